@@ -1,0 +1,73 @@
+"""manage.py import_catalog FOLDER: one product per photo, category from the folder name."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from catalog.demo_data import demo_product_fields
+from catalog.models import Merchant, ProductImage
+from catalog.services import category_get_or_create, merchant_create, product_create_with_image
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+class Command(BaseCommand):
+    help = (
+        "Import every photo under FOLDER as a product (category = the photo's folder name). "
+        "Idempotent: a photo already imported for the merchant (same sha256) is skipped."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("folder", type=Path)
+        parser.add_argument("--merchant", default="demo", help="merchant slug (created if missing)")
+        parser.add_argument("--limit", type=int, help="import at most this many photos")
+
+    def handle(self, *args, folder: Path, merchant: str, limit: int | None, **options):
+        if not folder.is_dir():
+            raise CommandError(f"{folder} is not a folder: give the folder that holds the photos.")
+        photos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        if limit is not None:
+            photos = photos[:limit]
+        if not photos:
+            raise CommandError(f"No .jpg, .png or .webp files under {folder}.")
+        shop = Merchant.objects.filter(slug=merchant).first()
+        if shop is None:
+            shop = merchant_create(name=merchant.replace("-", " ").title(), slug=merchant)
+        known = set(
+            ProductImage.objects.filter(product__merchant=shop).values_list("sha256", flat=True)
+        )
+        imported, present, failures = 0, 0, []
+        for photo in tqdm(photos, desc="Importing", unit="photo", file=self.stderr._out):
+            try:
+                data = photo.read_bytes()
+            except OSError as err:
+                failures.append((photo, f"cannot read the file ({err.strerror})"))
+                continue
+            sha256 = hashlib.sha256(data).hexdigest()
+            if sha256 in known:
+                present += 1
+                continue
+            category_slug = photo.parent.name if photo.parent != folder else "uncategorized"
+            try:
+                product_create_with_image(
+                    merchant=shop,
+                    data=data,
+                    category=category_get_or_create(slug=category_slug),
+                    **demo_product_fields(photo, category_slug),
+                )
+            except ValidationError as err:
+                failures.append((photo, " ".join(err.messages)))
+                continue
+            known.add(sha256)
+            imported += 1
+        for photo, reason in failures:
+            self.stderr.write(f"skipped {photo}: {reason}")
+        self.stdout.write(
+            f"{imported} imported, {present} already in the catalog, {len(failures)} skipped "
+            f"(merchant {shop.slug})."
+        )

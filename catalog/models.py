@@ -1,0 +1,118 @@
+"""The shop's truth: merchants, categories, products and their images."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Merchant(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    # A user belongs to at most one merchant (OneToOne on the user side).
+    users = models.ManyToManyField(settings.AUTH_USER_MODEL, through="MerchantMembership")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MerchantMembership(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="merchant_membership"
+    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="memberships")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.merchant}"
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+
+    class Meta:
+        verbose_name_plural = "categories"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductQuerySet(models.QuerySet):
+    def for_merchant(self, merchant: Merchant | None) -> "ProductQuerySet":
+        return self.filter(merchant=merchant) if merchant else self.none()
+
+
+class Product(models.Model):
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="products")
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200)
+    sku = models.CharField("SKU", max_length=64, blank=True)
+    description = models.TextField(blank=True)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
+    )
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3, default="EUR")
+    stock_quantity = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(currency__regex=r"^[A-Z]{3}$"), name="product_currency_iso4217"
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "slug"], name="product_slug_unique_per_merchant"
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "sku"],
+                condition=~Q(sku=""),
+                name="product_sku_unique_per_merchant",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock_quantity > 0
+
+
+def product_image_path(instance: "ProductImage", filename: str) -> str:
+    # Content-addressed: the same bytes always land on the same name, on any storage backend.
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"products/{instance.sha256[:2]}/{instance.sha256}.{ext}"
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
+    # width/height come from catalog.images.inspect_image, so saving never re-reads the file.
+    file = models.ImageField(upload_to=product_image_path)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="image_sha256_hex"
+            ),
+            models.CheckConstraint(condition=Q(width__gt=0, height__gt=0), name="image_has_size"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product} #{self.position}"

@@ -1,0 +1,6 @@
+"""Domain events the catalog announces; other apps subscribe (imports flow catalog <- retrieval)."""
+
+from django.dispatch import Signal
+
+# Sent after the transaction that created product images committed. kwargs: image_ids (list[int]).
+product_images_added = Signal()

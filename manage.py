@@ -1,0 +1,24 @@
+#!/usr/bin/env python
+"""Django's command-line utility; starts the embedded PostgreSQL when DATABASE_URL is unset."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    from django.conf import settings
+    from django.core.management import execute_from_command_line
+
+    from config import embedded_db
+
+    if settings.EMBEDDED_PGDATA and sys.argv[1:2] != ["pgserver"]:
+        try:
+            embedded_db.start(settings.EMBEDDED_PGDATA, settings.DATABASE_NAME)
+        except embedded_db.EmbeddedPostgresError as err:
+            sys.exit(f"error: {err}")
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

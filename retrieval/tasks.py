@@ -1,0 +1,28 @@
+"""Background jobs on the Postgres queue (procrastinate); workers run on any number of machines."""
+
+import contextlib
+import logging
+
+from procrastinate import exceptions
+from procrastinate.contrib.django import app
+
+from retrieval import indexing
+
+logger = logging.getLogger("fidelis.tasks")
+
+# At most one *waiting* indexing job: a running job loops until no image is left, and a new
+# image committed while it runs queues the next one, so no image is ever missed.
+EMBED_LOCK = "embed-pending-images"
+
+
+@app.task(name="retrieval.embed_pending_images", queue="indexing", queueing_lock=EMBED_LOCK)
+def embed_pending_images() -> int:
+    count = indexing.embed_pending_images()
+    logger.info("Indexed %d product images", count)
+    return count
+
+
+def embedding_job_defer() -> None:
+    # AlreadyEnqueued: a waiting job exists and will pick these images up.
+    with contextlib.suppress(exceptions.AlreadyEnqueued):
+        embed_pending_images.defer()
