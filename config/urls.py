@@ -11,6 +11,7 @@ urlpatterns = [
 if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     # Local media are served by the app itself so the demo works with DEBUG off too; with S3
     # storage, image URLs point at the bucket instead.
-    urlpatterns += [
-        re_path(r"^media/(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}),
-    ]
+    def media(request, path):
+        return serve(request, path, document_root=settings.MEDIA_ROOT)
+
+    urlpatterns += [re_path(r"^media/(?P<path>.*)$", media)]

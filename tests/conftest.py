@@ -1,0 +1,61 @@
+"""Test setup: the embedded PostgreSQL (throw-away under ./fidelis test) or DATABASE_URL."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from config import embedded_db
+
+DATASET = settings.BASE_DIR.parent / "shared" / "datasets" / "clothing-small"
+
+
+def pytest_configure(config):
+    # pytest-django has loaded the settings but opened no connection yet.
+    if settings.EMBEDDED_PGDATA:
+        embedded_db.start(settings.EMBEDDED_PGDATA, settings.DATABASE_NAME)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    """Each test writes its media to its own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def dataset_photos(count: int, split: str = "test") -> list[Path]:
+    """`count` real photos, taken round-robin over the categories (deterministic)."""
+    if not DATASET.is_dir():
+        pytest.fail(f"The shared photo set is missing at {DATASET}")
+    by_category = [sorted(d.glob("*.jpg")) for d in sorted((DATASET / split).iterdir())]
+    photos = []
+    for i in range(max(len(c) for c in by_category)):
+        photos.extend(c[i] for c in by_category if i < len(c))
+    return photos[:count]
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    """make(count) -> a folder of real photos in category sub-folders, as the import expects."""
+
+    def make(count: int) -> Path:
+        root = tmp_path / "photos"
+        for photo in dataset_photos(count):
+            (root / photo.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy(photo, root / photo.parent.name / photo.name)
+        return root
+
+    return make
+
+
+@pytest.fixture
+def run_jobs():
+    """Run every queued job in this process, as a worker would, and return when none is left."""
+    from procrastinate.contrib.django import app
+
+    def run() -> None:
+        with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+            worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+
+    return run

@@ -1,0 +1,89 @@
+"""Encoders: one loader for random profiles and real weights; models never mix."""
+
+import numpy as np
+import pytest
+import torch
+from django.core.management import call_command
+
+from retrieval.encoders import ClipEncoder, EncoderSpec, spec_from_settings
+from retrieval.models import ImageEmbedding
+from retrieval.selectors import image_neighbours
+from tests.conftest import dataset_photos
+
+TINY = EncoderSpec("fidelis-tiny", None, "fp32")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return ClipEncoder(TINY)
+
+
+@pytest.fixture(scope="module")
+def photos_pixels(tiny):
+    return torch.stack([tiny.load_image(p.read_bytes()) for p in dataset_photos(4)])
+
+
+def test_weights_from_a_local_file_load_through_the_real_loader(
+    tiny, photos_pixels, tmp_path, settings
+):
+    checkpoint = tmp_path / "tiny-weights.pt"
+    torch.save(tiny.model.state_dict(), checkpoint)
+    settings.FIDELIS_ENCODER = "fidelis-tiny"
+    settings.FIDELIS_ENCODER_WEIGHTS = str(checkpoint)
+    settings.FIDELIS_ENCODER_PRECISION = "fp32"
+
+    spec = spec_from_settings()
+    loaded = ClipEncoder(spec)
+
+    assert not spec.random_weights
+    assert spec.identity.startswith("fidelis-tiny@sha256:")
+    texts = ["red summer dress", "black leather shoes"]
+    np.testing.assert_array_equal(loaded.encode_texts(texts), tiny.encode_texts(texts))
+    np.testing.assert_array_equal(
+        loaded.encode_images(photos_pixels), tiny.encode_images(photos_pixels)
+    )
+
+
+def test_text_cut_after_the_end_token_matches_the_full_77_token_tower(tiny):
+    texts = ["hat", "a long description of a navy blue cotton shirt with buttons"]
+    with torch.inference_mode():
+        full = torch.nn.functional.normalize(tiny.model.encode_text(tiny.tokenizer(texts)), dim=-1)
+
+    np.testing.assert_allclose(tiny.encode_texts(texts), full.numpy(), atol=1e-5)
+
+
+def test_vectors_are_unit_length_and_differ_between_photos(tiny, photos_pixels):
+    vectors = tiny.encode_images(photos_pixels)
+
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert len({v.tobytes() for v in vectors}) == 4
+
+
+def test_named_model_without_weights_is_refused_with_the_fix(settings):
+    settings.FIDELIS_ENCODER = "ViT-B-32"
+    settings.FIDELIS_ENCODER_WEIGHTS = ""
+
+    with pytest.raises(ValueError, match="FIDELIS_ENCODER_WEIGHTS"):
+        spec_from_settings()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_encoder_never_mixes_with_the_first(tiny, photo_folder, tmp_path, settings):
+    call_command("import_catalog", str(photo_folder(6)), stdout=None)
+    call_command("reindex", stdout=None)
+    # Another model: the tiny architecture with other weights, loaded from a file.
+    other_weights = {k: v + 0.01 for k, v in tiny.model.state_dict().items()}
+    torch.save(other_weights, tmp_path / "other.pt")
+    settings.FIDELIS_ENCODER, settings.FIDELIS_ENCODER_PRECISION = "fidelis-tiny", "fp32"
+    settings.FIDELIS_ENCODER_WEIGHTS = str(tmp_path / "other.pt")
+    other = ClipEncoder(spec_from_settings())
+
+    from retrieval.indexing import embed_pending_images
+
+    assert embed_pending_images(encoder=other) == 6
+
+    assert ImageEmbedding.objects.filter(encoder=TINY.identity).count() == 6
+    assert ImageEmbedding.objects.filter(encoder=other.identity).count() == 6
+    query = other.encode_texts(["shirt"])[0]
+    found = list(image_neighbours(query_vector=query, encoder=other, limit=20))
+    assert len(found) == 6 and {e.encoder for e in found} == {other.identity}
