@@ -21,6 +21,23 @@ NOUNS = {
     "t-shirt": "T-Shirt",
 }
 
+CATEGORY_NAMES = {
+    "dress": "Dresses",
+    "hat": "Hats",
+    "longsleeve": "Long Sleeves",
+    "outwear": "Outerwear",
+    "pants": "Trousers",
+    "shirt": "Shirts",
+    "shoes": "Shoes",
+    "shorts": "Shorts",
+    "skirt": "Skirts",
+    "t-shirt": "T-Shirts",
+}
+
+
+def demo_category_name(folder_name: str) -> str:
+    return CATEGORY_NAMES.get(folder_name, folder_name.replace("-", " ").replace("_", " ").title())
+
 
 def demo_product_fields(photo: Path, category_slug: str) -> dict:
     digest = hashlib.sha256(photo.stem.encode()).digest()

@@ -1,6 +1,7 @@
 """Test setup: the embedded PostgreSQL (throw-away under ./fidelis test) or DATABASE_URL."""
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -54,8 +55,13 @@ def run_jobs():
     """Run every queued job in this process, as a worker would, and return when none is left."""
     from procrastinate.contrib.django import app
 
-    def run() -> None:
+    def work() -> None:
         with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
             worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False)
+
+    def run() -> None:
+        # In its own thread: Playwright's sync API may leave an event loop in this one.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(work).result()
 
     return run

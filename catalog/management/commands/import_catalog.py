@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog.demo_data import demo_product_fields
+from catalog.demo_data import demo_category_name, demo_product_fields
 from catalog.models import Merchant, ProductImage
 from catalog.services import category_get_or_create, merchant_create, product_create_with_image
 
@@ -57,7 +57,9 @@ class Command(BaseCommand):
                 product_create_with_image(
                     merchant=shop,
                     data=data,
-                    category=category_get_or_create(slug=category_slug),
+                    category=category_get_or_create(
+                        slug=category_slug, name=demo_category_name(category_slug)
+                    ),
                     **demo_product_fields(photo, category_slug),
                 )
             except ValidationError as err:
