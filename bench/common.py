@@ -1,0 +1,78 @@
+"""Shared benchmark plumbing: Django on a throw-away embedded PostgreSQL, stats, table, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DATASET = ROOT.parent / "shared" / "datasets" / "clothing-small"
+
+
+def django_setup(profile: str = "bench") -> None:
+    """Configure Django for a benchmark: the given encoder profile, a fresh database."""
+    sys.path.insert(0, str(ROOT))
+    os.environ["FIDELIS_ENCODER"] = profile
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if not os.environ.get("DATABASE_URL"):
+        os.environ["FIDELIS_PGDATA"] = tempfile.mkdtemp(prefix="fidelis-bench-pg.")
+    os.environ["FIDELIS_MEDIA_ROOT"] = tempfile.mkdtemp(prefix="fidelis-bench-media.")
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from config import embedded_db
+
+    if settings.EMBEDDED_PGDATA:
+        embedded_db.start(settings.EMBEDDED_PGDATA, settings.DATABASE_NAME)
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def django_teardown() -> None:
+    from django.conf import settings
+    from django.db import connections
+
+    from config import embedded_db
+
+    connections.close_all()
+    if settings.EMBEDDED_PGDATA:
+        embedded_db.stop(settings.EMBEDDED_PGDATA)
+
+
+def photos(split: str, count: int) -> list[Path]:
+    found = sorted((DATASET / split).glob("*/*.jpg"))
+    if len(found) < count:
+        sys.exit(f"Need {count} photos under {DATASET / split}, found {len(found)}.")
+    return found[:count]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def print_table(title: str, rows: list[tuple[str, str, str]]) -> None:
+    """rows: (metric, value, target)."""
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{title}\n" + "-" * (width + 40))
+    print(f"{'metric':<{width}}  {'value':>14}  target")
+    for metric, value, target in rows:
+        print(f"{metric:<{width}}  {value:>14}  {target}")
+
+
+def write_json(name: str, data: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"\nwrote {path.relative_to(ROOT)}")
+    return path
