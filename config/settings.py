@@ -5,7 +5,7 @@ Environment variables (all optional):
   FIDELIS_PGDATA          data dir of the embedded server (default var/pgdata)
   FIDELIS_ENCODER         encoder profile: tiny (default), bench, or an open_clip model name
   FIDELIS_ENCODER_WEIGHTS weights for a named model: an open_clip pretrained tag or a local file
-  FIDELIS_ENCODER_PRECISION  fp32 or bf16 (default: bf16, except fp32 for tiny)
+  FIDELIS_ENCODER_PRECISION  fp32, bf16 or int8 (default: int8, except fp32 for tiny)
   DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS
   FIDELIS_STORAGE         "local" (default) or "s3" (AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL)
   FIDELIS_MAX_UPLOAD_MB   largest accepted image upload (default 10)

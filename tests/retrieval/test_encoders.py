@@ -87,3 +87,15 @@ def test_a_second_encoder_never_mixes_with_the_first(tiny, photo_folder, tmp_pat
     query = other.encode_texts(["shirt"])[0]
     found = list(image_neighbours(query_vector=query, encoder=other, limit=20))
     assert len(found) == 6 and {e.encoder for e in found} == {other.identity}
+
+
+def test_int8_image_tower_stays_faithful_to_fp32(tiny, photos_pixels, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    int8 = ClipEncoder(EncoderSpec("fidelis-tiny", None, "int8"))
+
+    cosines = (int8.encode_images(photos_pixels) * tiny.encode_images(photos_pixels)).sum(1)
+
+    assert cosines.min() >= 0.99
+    assert list((tmp_path / "onnx").glob("*.onnx"))  # exported once, reused next time
+    texts = tiny.encode_texts(["blue jeans"]), int8.encode_texts(["blue jeans"])
+    assert float((texts[0] * texts[1]).sum()) >= 0.99
