@@ -61,7 +61,14 @@ def inspect_image(data: bytes) -> InspectedImage:
                     code="unsupported_format",
                 )
             image.load()  # decodes every pixel: catches truncated and corrupt files
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own guard fired while reading the header: far beyond our pixel limit.
+        raise ValidationError(
+            f"The image has too many pixels; the limit is "
+            f"{settings.FIDELIS_MAX_IMAGE_PIXELS:,} pixels.",
+            code="too_many_pixels",
+        ) from None
+    except UnidentifiedImageError:
         raise ValidationError(
             "The file is not an image we can read: upload a JPEG, PNG or WebP.", code="not_an_image"
         ) from None

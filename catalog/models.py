@@ -1,6 +1,8 @@
 """The shop's truth: merchants, categories, products and their images."""
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
 
@@ -8,6 +10,8 @@ from django.db.models import Q
 class Merchant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
+    # An onboarding shop is not published yet: none of its products is shown to shoppers.
+    is_published = models.BooleanField(default=True)
     # A user belongs to at most one merchant (OneToOne on the user side).
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, through="MerchantMembership")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -62,10 +66,23 @@ class Product(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Full-text document for the keyword half of search: title and SKU weigh more.
+    search_document = models.GeneratedField(
+        expression=SearchVector("title", weight="A", config="english")
+        + SearchVector("sku", weight="A", config="simple")
+        + SearchVector("description", weight="B", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
     objects = ProductQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "id"]
+        indexes = [
+            GinIndex(fields=["search_document"], name="product_search_document"),
+            models.Index(fields=["price"], name="product_price"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
             models.CheckConstraint(
@@ -96,6 +113,10 @@ def product_image_path(instance: "ProductImage", filename: str) -> str:
 
 
 class ProductImage(models.Model):
+    class GuardStatus(models.TextChoices):
+        PASSED = "passed", "Passed"
+        QUARANTINED = "quarantined", "Quarantined"
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     # width/height come from catalog.images.inspect_image, so saving never re-reads the file.
     file = models.ImageField(upload_to=product_image_path)
@@ -103,6 +124,11 @@ class ProductImage(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     position = models.PositiveSmallIntegerField(default=0)
+    # Only images that passed the provenance guard are ever shown or searched.
+    guard_status = models.CharField(
+        max_length=20, choices=GuardStatus.choices, default=GuardStatus.PASSED, db_index=True
+    )
+    guard_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

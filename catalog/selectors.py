@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Exists, OuterRef, Prefetch
 
-from catalog.models import Merchant, Product, ProductQuerySet
+from catalog.models import Merchant, Product, ProductImage, ProductQuerySet
 
 
 def merchant_of_user(user: AbstractBaseUser | AnonymousUser) -> Merchant | None:
@@ -13,12 +14,30 @@ def merchant_of_user(user: AbstractBaseUser | AnonymousUser) -> Merchant | None:
     return membership.merchant if membership else None
 
 
+def product_images_shown():
+    """Images a shopper may see: only those that passed the provenance guard."""
+    return ProductImage.objects.filter(guard_status=ProductImage.GuardStatus.PASSED)
+
+
+def products_searchable() -> ProductQuerySet:
+    """THE strict-fidelity rule: the only products any shopper-facing page, search or API shows.
+
+    A product qualifies when it is active, its merchant is published, and at least one of its
+    images passed the provenance guard. Every search path starts from this queryset.
+    """
+    return Product.objects.filter(
+        is_active=True,
+        merchant__is_published=True,
+    ).filter(Exists(product_images_shown().filter(product=OuterRef("pk"))))
+
+
 def products_for_storefront() -> ProductQuerySet:
-    """Active products that have at least one image, as the storefront lists them."""
+    """Searchable products with their category and shown images, newest first."""
     return (
-        Product.objects.filter(is_active=True, images__isnull=False)
-        .distinct()
+        products_searchable()
         .select_related("category")
-        .prefetch_related("images")
+        .prefetch_related(
+            Prefetch("images", queryset=product_images_shown(), to_attr="shown_images")
+        )
         .order_by("-created_at", "-id")
     )

@@ -1,8 +1,9 @@
-"""Storefront pages: the catalog as shoppers browse it."""
+"""Storefront pages owned by the catalog: browsing."""
 
 from django.core.paginator import Paginator
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 
+from catalog.models import Category
 from catalog.selectors import products_for_storefront
 
 PAGE_SIZE = 24
@@ -10,9 +11,5 @@ PAGE_SIZE = 24
 
 def home(request):
     page = Paginator(products_for_storefront(), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "storefront/home.html", {"page": page})
-
-
-def product_detail(request, pk: int, slug: str):
-    product = get_object_or_404(products_for_storefront(), pk=pk)
-    return render(request, "storefront/product_detail.html", {"product": product})
+    categories = Category.objects.filter(products__isnull=False).distinct()
+    return render(request, "storefront/home.html", {"page": page, "categories": categories})

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from catalog.models import ProductImage
 from retrieval.encoders import ClipEncoder, get_encoder
+from retrieval.keyword import lexicon_refresh
 from retrieval.models import ImageEmbedding, ProductEmbedding
 from retrieval.vector_index import ensure_vector_indexes
 
@@ -57,6 +58,8 @@ def embed_pending_images(
                     .order_by("pk")[:BATCH_SIZE]
                 )
                 if not batch:
+                    if embedded:
+                        lexicon_refresh()  # new products' words become typo-correctable
                     return embedded
                 pixels = list(pool.map(lambda image: _read_pixels(encoder, image), batch))
                 readable = [

@@ -1,0 +1,206 @@
+"""Shopper JSON API, /api/v1/: search by text or photo, more like this, products.
+
+Every endpoint returns only real catalog products (catalog.selectors.products_searchable).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.selectors import products_for_storefront
+from retrieval.params import FilterParams, TextSearchParams, parse, reject_unexpected
+from retrieval.search import (
+    PageOutOfRange,
+    SearchPage,
+    products_search_photo,
+    products_search_text,
+    products_similar,
+)
+
+
+class ImageOutput(serializers.Serializer):
+    url = serializers.CharField(source="file.url")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class CategoryOutput(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ProductOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    sku = serializers.CharField()
+    description = serializers.CharField()
+    category = CategoryOutput(allow_null=True)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    currency = serializers.CharField()
+    stock_quantity = serializers.IntegerField()
+    in_stock = serializers.BooleanField()
+    images = ImageOutput(many=True, source="shown_images")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, product) -> str:
+        from django.urls import reverse
+
+        return reverse("storefront:product", args=[product.pk, product.slug])
+
+
+class HitOutput(serializers.Serializer):
+    product = ProductOutput()
+    score = serializers.FloatField(
+        help_text="Text search: reciprocal-rank-fusion score. Photo and similar: cosine similarity."
+    )
+    signals = serializers.ListField(
+        child=serializers.CharField(), help_text='Which rankings matched: "vector", "keyword".'
+    )
+
+
+class SearchPageOutput(serializers.Serializer):
+    results = HitOutput(many=True, source="hits")
+    total = serializers.IntegerField()
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    num_pages = serializers.IntegerField()
+    has_more = serializers.BooleanField()
+    facets = inline_serializer(
+        "Facets",
+        {
+            "categories": serializers.ListField(child=serializers.DictField()),
+            "price_bands": serializers.ListField(child=serializers.DictField()),
+        },
+    )
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("category", str, many=True, description="category slug; repeatable"),
+    OpenApiParameter("price_min", float),
+    OpenApiParameter("price_max", float),
+    OpenApiParameter("in_stock", bool),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int, description="1 to 100, default 24"),
+]
+
+
+def _search_response(run) -> Response:
+    try:
+        page: SearchPage = run()
+    except PageOutOfRange as err:
+        raise Http404(str(err)) from err
+    return Response(SearchPageOutput(page).data)
+
+
+class TextSearchApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True), *FILTER_PARAMETERS],
+        responses=SearchPageOutput,
+        description="Words in, real products out: CLIP vector and keyword rankings fused (RRF).",
+    )
+    def get(self, request):
+        params = parse(TextSearchParams, request.query_params)
+        return _search_response(
+            lambda: products_search_text(
+                query=params.validated_data["q"],
+                filters=params.filters(),
+                page=params.validated_data["page"],
+                page_size=params.validated_data["page_size"],
+            )
+        )
+
+
+class PhotoSearchApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request=inline_serializer(
+            "PhotoSearchRequest",
+            {"image": serializers.ImageField(), "category": serializers.CharField(required=False)},
+        ),
+        parameters=FILTER_PARAMETERS,
+        responses=SearchPageOutput,
+        description="A JPEG, PNG or WebP photo in; products whose best image is nearest out.",
+    )
+    def post(self, request):
+        upload = request.FILES.get("image")
+        if upload is None:
+            raise ValidationError("Send the photo as the multipart field 'image'.", code="no_image")
+        if upload.size > settings.FIDELIS_MAX_UPLOAD_BYTES:
+            limit = settings.FIDELIS_MAX_UPLOAD_BYTES / 2**20
+            raise ValidationError(
+                f"The image is {upload.size / 2**20:.1f} MB; the limit is {limit:.0f} MB.",
+                code="file_too_large",
+            )
+        # Filters may come in the query string or as form fields beside the image.
+        filters_data = request.query_params.copy()
+        filters_data.update(request.POST)
+        params = parse(FilterParams, filters_data, extra_allowed={"image"})
+        data = upload.read()
+        return _search_response(
+            lambda: products_search_photo(
+                image_data=data,
+                filters=params.filters(),
+                page=params.validated_data["page"],
+                page_size=params.validated_data["page_size"],
+            )
+        )
+
+
+class SimilarProductsApi(APIView):
+    @extend_schema(parameters=FILTER_PARAMETERS, responses=SearchPageOutput)
+    def get(self, request, pk: int):
+        params = parse(FilterParams, request.query_params)
+        return _search_response(
+            lambda: products_similar(
+                product_id=pk,
+                filters=params.filters(),
+                page=params.validated_data["page"],
+                page_size=params.validated_data["page_size"],
+            )
+        )
+
+
+class ProductListApi(APIView):
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses=inline_serializer(
+            "ProductPage",
+            {
+                "results": ProductOutput(many=True),
+                "total": serializers.IntegerField(),
+                "page": serializers.IntegerField(),
+                "has_more": serializers.BooleanField(),
+            },
+        ),
+    )
+    def get(self, request):
+        params = parse(FilterParams, request.query_params)
+        page, size = params.validated_data["page"], params.validated_data["page_size"]
+        products = products_for_storefront().filter(pk__in=params.filters().products())
+        total = products.count()
+        if page > 1 and (page - 1) * size >= total:
+            raise Http404(f"Page {page} is beyond the last page ({max(1, -(-total // size))}).")
+        shown = products[(page - 1) * size : page * size]
+        return Response(
+            {
+                "results": ProductOutput(shown, many=True).data,
+                "total": total,
+                "page": page,
+                "has_more": page * size < total,
+            }
+        )
+
+
+class ProductDetailApi(APIView):
+    @extend_schema(responses=ProductOutput)
+    def get(self, request, pk: int):
+        reject_unexpected(request.query_params.keys(), allowed=set())
+        return Response(ProductOutput(products_for_storefront().get(pk=pk)).data)

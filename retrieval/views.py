@@ -1,0 +1,119 @@
+"""Storefront search pages: the same services and validation as the JSON API."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework.exceptions import APIException
+from rest_framework.exceptions import ValidationError as ParamsError
+
+from catalog.models import Category
+from catalog.selectors import products_for_storefront
+from retrieval.filters import SearchFilters
+from retrieval.params import FilterParams, TextSearchParams, parse
+from retrieval.search import (
+    PageOutOfRange,
+    products_search_photo,
+    products_search_text,
+    products_similar,
+)
+
+SIMILAR_SHOWN = 8
+
+
+def _error_message(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        return " ".join(err.messages)
+    detail = err.detail if isinstance(err, APIException) else str(err)
+    if isinstance(detail, dict):
+        return " ".join(str(m) for msgs in detail.values() for m in _as_list(msgs))
+    return " ".join(str(m) for m in _as_list(detail))
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def _render_results(request, *, mode: str, run, params=None, query: str = ""):
+    context = {
+        "mode": mode,
+        "query": query,
+        "categories": Category.objects.filter(products__isnull=False).distinct(),
+        "params": params.validated_data if params else {},
+        "query_string": request.GET.copy(),
+    }
+    try:
+        context["results"] = run()
+    except PageOutOfRange as err:
+        context["error"] = str(err)
+        return render(request, "storefront/search.html", context, status=404)
+    except (ValidationError, APIException) as err:
+        context["error"] = _error_message(err)
+        status = getattr(err, "status_code", 400)
+        return render(request, "storefront/search.html", context, status=status)
+    return render(request, "storefront/search.html", context)
+
+
+@require_GET
+def search_text(request):
+    try:
+        params = parse(TextSearchParams, request.GET)
+    except (ParamsError, APIException) as err:
+        return _render_results(
+            request, mode="text", run=_raiser(err), query=request.GET.get("q", "")
+        )
+    data = params.validated_data
+    return _render_results(
+        request,
+        mode="text",
+        params=params,
+        query=data["q"],
+        run=lambda: products_search_text(
+            query=data["q"],
+            filters=params.filters(),
+            page=data["page"],
+            page_size=data["page_size"],
+        ),
+    )
+
+
+@require_POST
+def search_photo(request):
+    upload = request.FILES.get("image")
+
+    def run():
+        if upload is None:
+            raise ValidationError("Choose a photo to search with.", code="no_image")
+        if upload.size > settings.FIDELIS_MAX_UPLOAD_BYTES:
+            raise ValidationError(
+                f"The photo is {upload.size / 2**20:.1f} MB; the limit is "
+                f"{settings.FIDELIS_MAX_UPLOAD_BYTES / 2**20:.0f} MB.",
+                code="file_too_large",
+            )
+        params = parse(FilterParams, request.POST, extra_allowed={"csrfmiddlewaretoken"})
+        return products_search_photo(
+            image_data=upload.read(), filters=params.filters(), page_size=48
+        )
+
+    return _render_results(request, mode="photo", run=run)
+
+
+def _raiser(err: Exception):
+    def run():
+        raise err
+
+    return run
+
+
+@require_GET
+def product_detail(request, pk: int, slug: str):
+    product = products_for_storefront().filter(pk=pk).first()
+    if product is None:
+        raise Http404("No such product.")
+    similar = products_similar(product_id=pk, filters=SearchFilters(), page_size=SIMILAR_SHOWN)
+    return render(
+        request, "storefront/product_detail.html", {"product": product, "similar": similar.hits}
+    )
