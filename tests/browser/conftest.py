@@ -27,3 +27,14 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+def assert_no_broken_images(page) -> None:
+    """Load every image (lazy ones too) and check that each one decoded."""
+    page.evaluate("document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; })")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("[...document.images].every(i => i.complete)")
+    broken = page.eval_on_selector_all(
+        "img", "imgs => imgs.filter(i => !i.naturalWidth).map(i => i.src)"
+    )
+    assert broken == []

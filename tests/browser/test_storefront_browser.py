@@ -3,6 +3,8 @@
 import pytest
 from django.core.management import call_command
 
+from tests.browser.conftest import assert_no_broken_images
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -16,9 +18,7 @@ def test_shopper_browses_the_catalog_and_opens_a_product(live_server, page, phot
     cards = page.locator(".grid .card")
     assert cards.count() == 12
     # Every product image really loaded (naturalWidth is 0 for a broken image).
-    page.wait_for_load_state("networkidle")
-    broken = page.eval_on_selector_all("img", "imgs => imgs.filter(i => !i.naturalWidth).length")
-    assert broken == 0
+    assert_no_broken_images(page)
     page.screenshot(path=tmp_path / "storefront-home.png", full_page=True)
 
     # Keyboard: the skip link comes first, then the product links are reachable.
