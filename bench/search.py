@@ -1,0 +1,359 @@
+"""Search benchmark at catalog scale; the `bench` profile (ViT-B-32 architecture, random weights).
+
+  ./fidelis bench search [--products 100000] [--queries 200]
+
+On a throw-away database: 100,000 products with clustered synthetic 512-d vectors (real
+embeddings cluster; uniform random vectors have no neighbours worth the name), one image each,
+real photos for the encoders. Each stage is timed against a naive baseline in the same run:
+- text query encode: 77-token fp32 tower vs the tower cut after the end token, in bf16;
+- database query alone (HNSW + filters + the strict-fidelity rule) vs an exact scan, and
+  recall@10 of the HNSW answer against the exact one on the same data;
+- a whole HTTP text search (request to JSON) and a photo search vs one image encode;
+- RSS of one app process with the bench profile loaded.
+Prints a table and writes bench/results/search.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from common import (
+    ROOT,
+    django_setup,
+    django_teardown,
+    median,
+    percentile,
+    photos,
+    print_table,
+    write_json,
+)
+
+QUERIES = [
+    "navy shirt",
+    "red summer dress",
+    "black leather shoes",
+    "wool hat",
+    "denim shorts",
+    "long sleeve top",
+    "slim trousers",
+    "white sneakers",
+    "rain jacket",
+    "pleated skirt",
+    "striped t-shirt",
+    "vintage grey hat",
+    "soft burgundy dress",
+    "sky blue shorts",
+]
+CATEGORIES = [
+    "dress",
+    "hat",
+    "longsleeve",
+    "outwear",
+    "pants",
+    "shirt",
+    "shoes",
+    "shorts",
+    "skirt",
+    "t-shirt",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    django_setup("bench")
+    try:
+        results = run(args)
+    finally:
+        django_teardown()
+    write_json("search", results)
+
+
+def timed(fn, repeat: int) -> tuple[list[float], object]:
+    samples, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples, result
+
+
+def run(args) -> dict:
+    import numpy as np
+    import torch
+    from django.db import connection, transaction
+    from django.test import Client
+
+    from catalog.selectors import products_searchable
+    from retrieval.encoders import get_encoder
+    from retrieval.filters import SearchFilters
+    from retrieval.vector import product_vector_ranking
+
+    encoder = get_encoder()
+    print(
+        f"encoder {encoder.identity} ({encoder.spec.precision}), {torch.get_num_threads()} threads"
+    )
+    vectors = build_catalog(args.products, encoder)
+
+    # --- text encode: 77-token fp32 baseline vs cut + bf16 -----------------------------------
+    baseline_model = _fp32_copy(encoder.model)
+    tokens77 = encoder.tokenizer(QUERIES)
+    with torch.inference_mode():
+        full = torch.nn.functional.normalize(baseline_model.encode_text(tokens77), dim=-1)
+        cut_fp32 = _encode_cut(baseline_model, tokens77)
+    max_abs_diff = float((full - cut_fp32).abs().max())
+    fast = encoder.encode_texts(QUERIES)
+    bf16_cos = float((fast * full.numpy()).sum(1).min())
+
+    def baseline_encode(i):
+        with torch.inference_mode():
+            return baseline_model.encode_text(encoder.tokenizer([QUERIES[i % len(QUERIES)]]))
+
+    base_enc = [timed(lambda i=i: baseline_encode(i), 1)[0][0] for i in range(60)]
+    fast_enc = [
+        timed(lambda i=i: encoder.encode_texts([QUERIES[i % len(QUERIES)]]), 1)[0][0]
+        for i in range(200)
+    ]
+
+    # --- database query alone: HNSW + filters + strict rule vs exact scan ---------------------
+    rng = np.random.default_rng(1)
+    query_vectors = vectors[rng.integers(0, len(vectors), args.queries)]
+    query_vectors = query_vectors + 0.3 * rng.normal(size=query_vectors.shape) / np.sqrt(512)
+    filters = SearchFilters(in_stock=True)
+
+    def hnsw(q, limit=10):
+        return product_vector_ranking(q, encoder=encoder, products=filters.products(), limit=limit)
+
+    def exact(q, limit=10):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_indexscan = off")
+            return product_vector_ranking(
+                q, encoder=encoder, products=filters.products(), limit=limit
+            )
+
+    for q in query_vectors[:5]:
+        hnsw(q), exact(q)  # warm caches
+    db_ms, recalls = [], []
+    for q in query_vectors:
+        samples, found = timed(lambda q=q: hnsw(q), 1)
+        db_ms.append(samples[0])
+        truth = {pid for pid, _ in exact(q)}
+        recalls.append(len(truth & {pid for pid, _ in found}) / len(truth))
+    db200_ms = [timed(lambda q=q: hnsw(q, 200), 1)[0][0] for q in query_vectors[:50]]
+    exact_ms = [timed(lambda q=q: exact(q), 1)[0][0] for q in query_vectors[:30]]
+
+    # --- whole HTTP searches ------------------------------------------------------------------
+    client = Client()
+    assert client.get("/api/v1/search/", {"q": "warm up"}).status_code == 200
+    http_ms = [
+        timed(lambda i=i: _ok(client.get("/api/v1/search/", {"q": QUERIES[i % len(QUERIES)]})), 1)[
+            0
+        ][0]
+        for i in range(100)
+    ]
+    query_photos = [p.read_bytes() for p in photos("test", 20)]
+    pixels = [encoder.load_image(data) for data in query_photos]
+    encoder.encode_images(pixels[0][None])
+    image_ms = [timed(lambda p=p: encoder.encode_images(p[None]), 1)[0][0] for p in pixels * 2]
+    photo_ms = []
+    for data in query_photos * 2:
+        from io import BytesIO
+
+        samples, _ = timed(
+            lambda data=data: _ok(client.post("/api/v1/search/photo/", {"image": BytesIO(data)})),
+            1,
+        )
+        photo_ms.append(samples[0])
+
+    assert products_searchable().count() == args.products
+    results = {
+        "products": args.products,
+        "encoder": encoder.identity,
+        "text_encode_p50_ms": round(median(fast_enc), 2),
+        "text_encode_p95_ms": round(percentile(fast_enc, 95), 2),
+        "text_encode_baseline_p50_ms": round(median(base_enc), 2),
+        "text_encode_max_abs_diff": max_abs_diff,
+        "text_encode_bf16_min_cosine": round(bf16_cos, 5),
+        "db_query_p50_ms": round(median(db_ms), 2),
+        "db_query_p95_ms": round(percentile(db_ms, 95), 2),
+        "db_query_200_candidates_p50_ms": round(median(db200_ms), 2),
+        "db_query_baseline_p50_ms": round(median(exact_ms), 2),
+        "recall_at_10": round(float(np.mean(recalls)), 4),
+        "http_text_search_p50_ms": round(median(http_ms), 2),
+        "http_text_search_p95_ms": round(percentile(http_ms, 95), 2),
+        "photo_search_p50_ms": round(median(photo_ms), 2),
+        "image_encode_p50_ms": round(median(image_ms), 2),
+        "photo_search_vs_encode": round(median(photo_ms) / median(image_ms), 2),
+        "app_rss_mb": app_rss_mb(),
+    }
+    r = results
+    print_table(
+        f"Search, {args.products:,} products, medians (bench profile, 2 cores)",
+        [
+            (
+                "text encode 77 tokens fp32 (baseline), ms",
+                f"{r['text_encode_baseline_p50_ms']}",
+                "",
+            ),
+            ("text encode cut + bf16, p50 ms", f"{r['text_encode_p50_ms']}", "<= 6"),
+            ("  cut vs 77 tokens, max abs diff", f"{r['text_encode_max_abs_diff']:.1e}", "~0"),
+            ("  bf16 vs fp32, min cosine", f"{r['text_encode_bf16_min_cosine']}", ""),
+            ("db exact scan (baseline), p50 ms", f"{r['db_query_baseline_p50_ms']}", ""),
+            ("db HNSW+filters+strict rule top-10, p50 ms", f"{r['db_query_p50_ms']}", "<= 5"),
+            ("db HNSW top-200 candidates, p50 ms", f"{r['db_query_200_candidates_p50_ms']}", ""),
+            ("recall@10 vs exact", f"{r['recall_at_10']}", ">= 0.98"),
+            ("HTTP text search, p50 ms", f"{r['http_text_search_p50_ms']}", "<= 20"),
+            ("image encode, p50 ms", f"{r['image_encode_p50_ms']}", ""),
+            ("HTTP photo search, p50 ms", f"{r['photo_search_p50_ms']}", ""),
+            ("photo search / image encode", f"{r['photo_search_vs_encode']}x", "<= 1.3x"),
+            ("app process RSS, MB", f"{r['app_rss_mb']}", "report"),
+        ],
+    )
+    return results
+
+
+def _ok(response):
+    assert response.status_code == 200, response.content[:300]
+    return response
+
+
+def _fp32_copy(model):
+    import copy
+
+    return copy.deepcopy(model).float()
+
+
+def _encode_cut(model, tokens):
+    import torch
+    from open_clip.transformer import text_global_pool
+
+    length = int(tokens.argmax(dim=-1).max()) + 1
+    t = tokens[:, :length]
+    x = model.token_embedding(t) + model.positional_embedding[:length]
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = text_global_pool(model.ln_final(x), t, "argmax") @ model.text_projection
+    return torch.nn.functional.normalize(x, dim=-1)
+
+
+def build_catalog(count: int, encoder):
+    """Products, images and vectors by COPY; clustered vectors like real embeddings."""
+    import numpy as np
+    from django.db import connection
+    from pgvector import HalfVector
+    from pgvector.psycopg import register_vector
+    from tqdm import tqdm
+
+    from catalog.demo_data import demo_category_name
+    from catalog.models import Category, Merchant
+    from retrieval.keyword import lexicon_refresh
+    from retrieval.vector_index import ensure_vector_indexes
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(200, encoder.dim))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    # Around each centre at mean cosine ~0.8, as MODELS.md measured for real embeddings.
+    vectors = centres[rng.integers(0, len(centres), count)]
+    vectors = vectors + 0.75 * rng.normal(size=vectors.shape) / np.sqrt(encoder.dim)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = vectors.astype(np.float32)
+
+    merchant = Merchant.objects.create(name="Bench", slug="bench")
+    categories = [
+        Category.objects.create(slug=slug, name=demo_category_name(slug)) for slug in CATEGORIES
+    ]
+    words = ["Classic", "Relaxed", "Slim", "Vintage", "Urban", "Soft", "Navy", "Grey", "Sky"]
+    raw = connection.connection
+    register_vector(raw)
+    with raw.cursor() as cursor:
+        with cursor.copy(
+            "COPY catalog_product (merchant_id, title, slug, sku, description, category_id, "
+            "price, currency, stock_quantity, is_active, created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for i in tqdm(range(count), desc="Products", unit="row"):
+                cat = CATEGORIES[i % len(CATEGORIES)]
+                title = f"{words[i % 9]} {words[(i // 9) % 9]} {demo_category_name(cat)} {i}"
+                copy.write_row(
+                    (
+                        merchant.pk,
+                        title,
+                        f"p-{i}",
+                        f"BN-{i:06d}",
+                        f"{title}. Bench item.",
+                        categories[i % len(categories)].pk,
+                        f"{5 + (i * 7919) % 300}.90",
+                        "EUR",
+                        0 if i % 10 == 0 else 5,
+                        True,
+                        "now",
+                        "now",
+                    )
+                )
+        cursor.execute("SELECT id FROM catalog_product ORDER BY id")
+        ids = [row[0] for row in cursor.fetchall()]
+        with cursor.copy(
+            "COPY catalog_productimage (product_id, file, sha256, width, height, position, "
+            "guard_status, guard_reason, created_at) FROM STDIN"
+        ) as copy:
+            for pid in tqdm(ids, desc="Images", unit="row"):
+                copy.write_row(
+                    (pid, "products/bench.jpg", f"{pid:064x}", 400, 533, 0, "passed", "", "now")
+                )
+        cursor.execute("SELECT id, product_id FROM catalog_productimage ORDER BY product_id")
+        image_ids = [row[0] for row in cursor.fetchall()]
+        for table, key, keys in [
+            ("retrieval_productembedding", "product_id", ids),
+            ("retrieval_imageembedding", "image_id", image_ids),
+        ]:
+            stamp = "updated_at" if "product" in table else "created_at"
+            with cursor.copy(
+                f"COPY {table} ({key}, encoder, vector, {stamp}) FROM STDIN WITH (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["bigint", "varchar", "halfvec", "timestamptz"])
+                now = time_now()
+                for k, vector in tqdm(zip(keys, vectors, strict=True), total=count, desc=table):
+                    copy.write_row((k, encoder.identity, HalfVector(vector), now))
+        cursor.execute("SET maintenance_work_mem = '1GB'")
+        cursor.execute("ANALYZE")
+    started = time.perf_counter()
+    ensure_vector_indexes(encoder_identity=encoder.identity, dim=encoder.dim)
+    print(f"HNSW indexes built in {time.perf_counter() - started:.0f} s")
+    lexicon_refresh()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return vectors
+
+
+def time_now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def app_rss_mb() -> int:
+    """Peak RSS of a fresh app process that loaded the bench profile and served searches."""
+    code = (
+        "import django, os; django.setup();"
+        "from django.test import Client; c = Client();"
+        "c.get('/api/v1/search/', {'q': 'navy shirt'});"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(out.stdout.strip().splitlines()[-1]) // 1024
+
+
+if __name__ == "__main__":
+    main()
