@@ -1,10 +1,11 @@
-"""Facet counts over a whole match set (not just the page shown)."""
+"""Facet counts over a whole match set (not just the page shown), counted in SQL."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
+
+from django.db.models import Count, Q
 
 from catalog.models import Product
 
@@ -18,32 +19,41 @@ PRICE_BANDS: list[tuple[str, Decimal | None, Decimal | None]] = [
 ]
 
 
+def _band(low: Decimal | None, high: Decimal | None) -> Q:
+    condition = Q()
+    if low is not None:
+        condition &= Q(price__gte=low)
+    if high is not None:
+        condition &= Q(price__lt=high)
+    return condition
+
+
 def facet_counts(product_ids: Sequence[int]) -> dict:
-    rows = Product.objects.filter(pk__in=product_ids).values_list(
-        "category__slug", "category__name", "price"
+    matches = Product.objects.filter(pk__in=product_ids).order_by()
+    categories = (
+        matches.exclude(category=None)
+        .values("category__slug", "category__name")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "category__slug")
     )
-    categories: Counter = Counter()
-    names: dict[str, str] = {}
-    bands: Counter = Counter()
-    for slug, name, price in rows:
-        if slug:
-            categories[slug] += 1
-            names[slug] = name
-        for label, low, high in PRICE_BANDS:
-            if (low is None or price >= low) and (high is None or price < high):
-                bands[label] += 1
+    bands = matches.aggregate(
+        **{
+            f"band{i}": Count("pk", filter=_band(low, high))
+            for i, (_, low, high) in enumerate(PRICE_BANDS)
+        }
+    )
     return {
         "categories": [
-            {"slug": slug, "name": names[slug], "count": count}
-            for slug, count in sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))
+            {"slug": row["category__slug"], "name": row["category__name"], "count": row["count"]}
+            for row in categories
         ],
         "price_bands": [
             {
                 "label": label,
                 "min": None if low is None else str(low),
                 "max": None if high is None else str(high),
-                "count": bands[label],
+                "count": bands[f"band{i}"],
             }
-            for label, low, high in PRICE_BANDS
+            for i, (label, low, high) in enumerate(PRICE_BANDS)
         ],
     }

@@ -19,8 +19,8 @@ from retrieval.models import ImageEmbedding, ProductEmbedding
 from retrieval.vector_index import nearest_vector_distance
 
 # Candidates taken from the vector half: the result set a query ranks, pages and counts facets
-# over. 200 keeps fused text search well inside its 20 ms budget at 100k products.
-VECTOR_CANDIDATES = 200
+# over. At 100k products top-200 cost 10.8 ms against 7.4 ms for top-10 (bench/search.py).
+VECTOR_CANDIDATES = 100
 # HNSW search breadth: recall@10 >= 0.98 on 100k clustered 512-d halfvecs (../shared/MODELS.md).
 EF_SEARCH = 100
 
@@ -72,7 +72,8 @@ def image_vector_ranking(
             )
             .annotate(distance=nearest_vector_distance(query_vector, dim=encoder.dim))
             .order_by("distance")
-            .values_list("image__product_id", "distance")[: limit * 3]
+            # Extra rows: a product with several images may appear more than once.
+            .values_list("image__product_id", "distance")[: limit * 2]
         )
     best: dict[int, float] = {}
     for product_id, distance in sorted(rows, key=lambda row: (row[1], row[0])):
