@@ -23,14 +23,19 @@ from retrieval.vector_index import nearest_vector_distance
 VECTOR_CANDIDATES = 100
 # HNSW search breadth: recall@10 >= 0.98 on 100k clustered 512-d halfvecs (../shared/MODELS.md).
 EF_SEARCH = 100
+# Upper bound on rows an iterative scan visits before giving up (pgvector's default is 20,000).
+MAX_SCAN_TUPLES = 50_000
 
 
 def _iterative_scan() -> None:
     with connection.cursor() as cursor:
         # relaxed_order: keep scanning past filtered-out rows; results re-sorted below.
-        cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {EF_SEARCH}")
-        cursor.execute(f"SET LOCAL hnsw.max_scan_tuples = {50_000}")
+        # One statement, one round trip.
+        cursor.execute(
+            "SET LOCAL hnsw.iterative_scan = relaxed_order; "
+            f"SET LOCAL hnsw.ef_search = {EF_SEARCH}; "
+            f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}"
+        )
 
 
 def product_vector_ranking(

@@ -27,3 +27,34 @@ def test_stopping_a_server_that_is_not_running_says_so(tmp_path):
 def test_the_test_server_is_the_embedded_one_or_database_url(settings):
     if settings.EMBEDDED_PGDATA:
         assert embedded_db.is_running(settings.EMBEDDED_PGDATA)
+
+
+def test_database_url_replaces_the_embedded_server(tmp_path):
+    """With DATABASE_URL set, settings point there and nothing embedded is configured."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgres://shop:secret@db.example.internal:6543/shopdb",
+        "FIDELIS_PGDATA": str(tmp_path / "must-not-be-created"),
+    }
+    code = (
+        "import json; from config import settings as s; d = s.DATABASES['default'];"
+        "print(json.dumps([s.EMBEDDED_PGDATA, d['HOST'], d['PORT'], d['NAME'], d['USER']]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert json.loads(out.stdout) == [None, "db.example.internal", 6543, "shopdb", "shop"]
+    assert not (tmp_path / "must-not-be-created").exists()
