@@ -30,6 +30,25 @@ class InspectedImage:
         return SUPPORTED_FORMATS[self.format]
 
 
+def _too_large(size: int) -> ValidationError:
+    limit = settings.FIDELIS_MAX_UPLOAD_BYTES
+    return ValidationError(
+        f"The image is {size / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.",
+        code="file_too_large",
+    )
+
+
+def read_upload(upload) -> bytes:
+    """The bytes of an uploaded file, refused by its size before it is read into memory."""
+    if upload is None:
+        raise ValidationError(
+            "Choose a photo to upload (multipart field 'image').", code="no_image"
+        )
+    if upload.size > settings.FIDELIS_MAX_UPLOAD_BYTES:
+        raise _too_large(upload.size)
+    return upload.read()
+
+
 def inspect_image(data: bytes) -> InspectedImage:
     """Validate `data` as a JPEG, PNG or WebP image within the size limits.
 
@@ -37,12 +56,8 @@ def inspect_image(data: bytes) -> InspectedImage:
     """
     if not data:
         raise ValidationError("The file is empty.", code="empty_file")
-    limit = settings.FIDELIS_MAX_UPLOAD_BYTES
-    if len(data) > limit:
-        raise ValidationError(
-            f"The image is {len(data) / 2**20:.1f} MB; the limit is {limit / 2**20:.0f} MB.",
-            code="file_too_large",
-        )
+    if len(data) > settings.FIDELIS_MAX_UPLOAD_BYTES:
+        raise _too_large(len(data))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

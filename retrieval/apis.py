@@ -5,8 +5,6 @@ Every endpoint returns only real catalog products (catalog.selectors.products_se
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -14,6 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.images import read_upload
 from catalog.selectors import products_for_storefront
 from retrieval.params import FilterParams, TextSearchParams, parse, reject_unexpected
 from retrieval.search import (
@@ -130,20 +129,11 @@ class PhotoSearchApi(APIView):
         description="A JPEG, PNG or WebP photo in; products whose best image is nearest out.",
     )
     def post(self, request):
-        upload = request.FILES.get("image")
-        if upload is None:
-            raise ValidationError("Send the photo as the multipart field 'image'.", code="no_image")
-        if upload.size > settings.FIDELIS_MAX_UPLOAD_BYTES:
-            limit = settings.FIDELIS_MAX_UPLOAD_BYTES / 2**20
-            raise ValidationError(
-                f"The image is {upload.size / 2**20:.1f} MB; the limit is {limit:.0f} MB.",
-                code="file_too_large",
-            )
+        data = read_upload(request.FILES.get("image"))
         # Filters may come in the query string or as form fields beside the image.
         filters_data = request.query_params.copy()
         filters_data.update(request.POST)
         params = parse(FilterParams, filters_data, extra_allowed={"image"})
-        data = upload.read()
         return _search_response(
             lambda: products_search_photo(
                 image_data=data,

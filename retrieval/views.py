@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import render
@@ -10,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import APIException
 from rest_framework.exceptions import ValidationError as ParamsError
 
+from catalog.images import read_upload
 from catalog.models import Category
 from catalog.selectors import products_for_storefront
 from retrieval.filters import SearchFilters
@@ -82,21 +82,10 @@ def search_text(request):
 
 @require_POST
 def search_photo(request):
-    upload = request.FILES.get("image")
-
     def run():
-        if upload is None:
-            raise ValidationError("Choose a photo to search with.", code="no_image")
-        if upload.size > settings.FIDELIS_MAX_UPLOAD_BYTES:
-            raise ValidationError(
-                f"The photo is {upload.size / 2**20:.1f} MB; the limit is "
-                f"{settings.FIDELIS_MAX_UPLOAD_BYTES / 2**20:.0f} MB.",
-                code="file_too_large",
-            )
+        data = read_upload(request.FILES.get("image"))
         params = parse(FilterParams, request.POST, extra_allowed={"csrfmiddlewaretoken"})
-        return products_search_photo(
-            image_data=upload.read(), filters=params.filters(), page_size=48
-        )
+        return products_search_photo(image_data=data, filters=params.filters(), page_size=48)
 
     return _render_results(request, mode="photo", run=run)
 
