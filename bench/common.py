@@ -34,6 +34,16 @@ def django_setup(profile: str = "bench") -> None:
     call_command("migrate", verbosity=0)
 
 
+def run_benchmark(name: str, run, args, profile: str = "bench") -> None:
+    """Run `run(args)` on a fresh database with the given profile; write its results JSON."""
+    django_setup(profile)
+    try:
+        results = run(args)
+    finally:
+        django_teardown()
+    write_json(name, results)
+
+
 def django_teardown() -> None:
     from django.conf import settings
     from django.db import connections

@@ -21,13 +21,11 @@ import time
 
 from common import (
     ROOT,
-    django_setup,
-    django_teardown,
     median,
     percentile,
     photos,
     print_table,
-    write_json,
+    run_benchmark,
 )
 
 
@@ -38,12 +36,7 @@ def main() -> None:
     parser.add_argument("--freshness-samples", type=int, default=20)
     args = parser.parse_args()
 
-    django_setup("bench")
-    try:
-        results = run(args)
-    finally:
-        django_teardown()
-    write_json("ingest", results)
+    run_benchmark("ingest", run, args)
 
 
 def run(args) -> dict:

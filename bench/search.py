@@ -23,13 +23,11 @@ import time
 
 from common import (
     ROOT,
-    django_setup,
-    django_teardown,
     median,
     percentile,
     photos,
     print_table,
-    write_json,
+    run_benchmark,
 )
 
 QUERIES = [
@@ -67,12 +65,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
-    django_setup("bench")
-    try:
-        results = run(args)
-    finally:
-        django_teardown()
-    write_json("search", results)
+    run_benchmark("search", run, args)
 
 
 def timed(fn, repeat: int) -> tuple[list[float], object]:

@@ -90,9 +90,13 @@ FILTER_PARAMETERS = [
 ]
 
 
-def _search_response(run) -> Response:
+def _search_response(search, params: FilterParams, **inputs) -> Response:
+    """Run a search service with the validated filters and paging; render its page."""
+    data = params.validated_data
     try:
-        page: SearchPage = run()
+        page: SearchPage = search(
+            filters=params.filters(), page=data["page"], page_size=data["page_size"], **inputs
+        )
     except PageOutOfRange as err:
         raise Http404(str(err)) from err
     return Response(SearchPageOutput(page).data)
@@ -106,14 +110,7 @@ class TextSearchApi(APIView):
     )
     def get(self, request):
         params = parse(TextSearchParams, request.query_params)
-        return _search_response(
-            lambda: products_search_text(
-                query=params.validated_data["q"],
-                filters=params.filters(),
-                page=params.validated_data["page"],
-                page_size=params.validated_data["page_size"],
-            )
-        )
+        return _search_response(products_search_text, params, query=params.validated_data["q"])
 
 
 class PhotoSearchApi(APIView):
@@ -134,28 +131,14 @@ class PhotoSearchApi(APIView):
         filters_data = request.query_params.copy()
         filters_data.update(request.POST)
         params = parse(FilterParams, filters_data, extra_allowed={"image"})
-        return _search_response(
-            lambda: products_search_photo(
-                image_data=data,
-                filters=params.filters(),
-                page=params.validated_data["page"],
-                page_size=params.validated_data["page_size"],
-            )
-        )
+        return _search_response(products_search_photo, params, image_data=data)
 
 
 class SimilarProductsApi(APIView):
     @extend_schema(parameters=FILTER_PARAMETERS, responses=SearchPageOutput)
     def get(self, request, pk: int):
         params = parse(FilterParams, request.query_params)
-        return _search_response(
-            lambda: products_similar(
-                product_id=pk,
-                filters=params.filters(),
-                page=params.validated_data["page"],
-                page_size=params.validated_data["page_size"],
-            )
-        )
+        return _search_response(products_similar, params, product_id=pk)
 
 
 class ProductListApi(APIView):
