@@ -138,8 +138,10 @@ def product_images_announce(*, image_ids: list[int]) -> None:
 
 @transaction.atomic
 def product_create_with_image(*, merchant: Merchant, data: bytes, **product_fields) -> Product:
-    """One product with one image, all or nothing (used by the bulk import)."""
-    inspect_image(data)  # refuse before the product row exists
+    """One product with one image, all or nothing (used by the bulk import).
+
+    A refused image raises inside this transaction, so its product row is rolled back too.
+    """
     product = product_create(merchant=merchant, **product_fields)
     product_image_create(product=product, data=data)
     return product
