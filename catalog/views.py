@@ -3,7 +3,6 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 
-from catalog.models import Category
 from catalog.selectors import products_for_storefront
 
 PAGE_SIZE = 24
@@ -11,5 +10,4 @@ PAGE_SIZE = 24
 
 def home(request):
     page = Paginator(products_for_storefront(), PAGE_SIZE).get_page(request.GET.get("page"))
-    categories = Category.objects.filter(products__isnull=False).distinct()
-    return render(request, "storefront/home.html", {"page": page, "categories": categories})
+    return render(request, "storefront/home.html", {"page": page})

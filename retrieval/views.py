@@ -7,10 +7,8 @@ from django.http import Http404
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import APIException
-from rest_framework.exceptions import ValidationError as ParamsError
 
 from catalog.images import read_upload
-from catalog.models import Category
 from catalog.selectors import products_for_storefront
 from retrieval.filters import SearchFilters
 from retrieval.params import FilterParams, TextSearchParams, parse
@@ -37,16 +35,11 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _render_results(request, *, mode: str, run, params=None, query: str = ""):
-    context = {
-        "mode": mode,
-        "query": query,
-        "categories": Category.objects.filter(products__isnull=False).distinct(),
-        "params": params.validated_data if params else {},
-        "query_string": request.GET.copy(),
-    }
+def _render_results(request, *, mode: str, run, query: str = ""):
+    """Render run() -> (validated parameters, SearchPage); its errors become the message."""
+    context = {"mode": mode, "query": query, "params": {}, "query_string": request.GET.copy()}
     try:
-        context["results"] = run()
+        context["params"], context["results"] = run()
     except PageOutOfRange as err:
         context["error"] = str(err)
         return render(request, "storefront/search.html", context, status=404)
@@ -59,25 +52,18 @@ def _render_results(request, *, mode: str, run, params=None, query: str = ""):
 
 @require_GET
 def search_text(request):
-    try:
+    def run():
         params = parse(TextSearchParams, request.GET)
-    except (ParamsError, APIException) as err:
-        return _render_results(
-            request, mode="text", run=_raiser(err), query=request.GET.get("q", "")
-        )
-    data = params.validated_data
-    return _render_results(
-        request,
-        mode="text",
-        params=params,
-        query=data["q"],
-        run=lambda: products_search_text(
+        data = params.validated_data
+        page = products_search_text(
             query=data["q"],
             filters=params.filters(),
             page=data["page"],
             page_size=data["page_size"],
-        ),
-    )
+        )
+        return data, page
+
+    return _render_results(request, mode="text", run=run, query=request.GET.get("q", "").strip())
 
 
 @require_POST
@@ -85,16 +71,10 @@ def search_photo(request):
     def run():
         data = read_upload(request.FILES.get("image"))
         params = parse(FilterParams, request.POST, extra_allowed={"csrfmiddlewaretoken"})
-        return products_search_photo(image_data=data, filters=params.filters(), page_size=48)
+        page = products_search_photo(image_data=data, filters=params.filters(), page_size=48)
+        return params.validated_data, page
 
     return _render_results(request, mode="photo", run=run)
-
-
-def _raiser(err: Exception):
-    def run():
-        raise err
-
-    return run
 
 
 @require_GET
