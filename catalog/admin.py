@@ -5,13 +5,24 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
+from catalog.guard import image_guard_check
 from catalog.images import inspect_image
-from catalog.models import Category, Merchant, MerchantMembership, Product, ProductImage
+from catalog.models import (
+    Category,
+    GeneratedImage,
+    GuardRelease,
+    Merchant,
+    MerchantMembership,
+    Product,
+    ProductImage,
+)
 from catalog.selectors import merchant_of_user
-from catalog.services import product_image_create
+from catalog.services import generated_image_refusal, product_image_create, product_image_release
 
 
 class ProductImageForm(forms.ModelForm):
+    merchant = None  # set per request by the inline
+
     class Meta:
         model = ProductImage
         fields = ["file", "position"]
@@ -26,7 +37,11 @@ class ProductImageForm(forms.ModelForm):
             )
         data = upload.read()
         upload.seek(0)
-        inspect_image(data)  # the same check as every other way in; errors show on the field
+        # The same checks as every other way in, so their errors show on the field.
+        inspected = inspect_image(data)
+        verdict = image_guard_check(data=data, image=inspected.image, sha256=inspected.sha256)
+        if verdict.match:
+            raise generated_image_refusal(verdict.match, merchant=self.merchant)
         return upload
 
 
@@ -34,8 +49,14 @@ class ProductImageInline(admin.TabularInline):
     model = ProductImage
     form = ProductImageForm
     extra = 1
-    fields = ["preview", "file", "position", "width", "height", "sha256"]
-    readonly_fields = ["preview", "width", "height", "sha256"]
+    fields = ["preview", "file", "position", "guard_status", "guard_reason", "width", "height"]
+    readonly_fields = ["preview", "guard_status", "guard_reason", "width", "height"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # Refusals name the registry entry only to the merchant that owns it.
+        formset.form.merchant = obj.merchant if obj else merchant_of_user(request.user)
+        return formset
 
     @admin.display(description="Image")
     def preview(self, obj: ProductImage) -> str:
@@ -109,3 +130,94 @@ class MerchantAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MerchantMembershipInline]
+
+
+@admin.register(ProductImage)
+class ProductImageAdmin(admin.ModelAdmin):
+    """Staff review of the guard's quarantines."""
+
+    list_display = ["__str__", "guard_status", "guard_reason", "guard_match", "created_at"]
+    list_filter = ["guard_status"]
+    fields = ["product", "file", "guard_status", "guard_reason", "guard_match", "sha256"]
+    readonly_fields = fields
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class GuardReleaseForm(forms.ModelForm):
+    class Meta:
+        model = GuardRelease
+        fields = ["image", "note"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"].queryset = ProductImage.objects.filter(
+            guard_status=ProductImage.GuardStatus.QUARANTINED
+        )
+        self.fields["note"].help_text = "Why this image is a real photo (kept for the audit)."
+
+
+@admin.register(GuardRelease)
+class GuardReleaseAdmin(admin.ModelAdmin):
+    """Releasing a false positive is adding a release: the audit record is the action."""
+
+    form = GuardReleaseForm
+    list_display = ["image", "released_by", "created_at", "quarantine_reason", "note"]
+    readonly_fields = ["released_by", "quarantine_reason", "entry", "created_at"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return False  # an audit record is never edited
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        release = product_image_release(
+            image=form.cleaned_data["image"], user=request.user, note=form.cleaned_data["note"]
+        )
+        # The admin logs and redirects with `obj`: let it stand for the saved release.
+        obj.pk, obj.released_by = release.pk, release.released_by
+        obj.created_at = release.created_at
+        obj._state.adding = False
+
+
+@admin.register(GeneratedImage)
+class GeneratedImageAdmin(admin.ModelAdmin):
+    """The registry, read-only: rows are written only by the registration service."""
+
+    list_display = ["pk", "merchant", "prompt", "seed", "model_identity", "created_at"]
+    fields = ["merchant", "prompt", "negative_prompt", "seed", "model_identity", "source_image"]
+    fields += ["fidelity", "sha256", "width", "height", "created_at"]
+    readonly_fields = fields
+    list_filter = ["merchant"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

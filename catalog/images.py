@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -24,6 +24,7 @@ class InspectedImage:
     width: int
     height: int
     format: str  # one of SUPPORTED_FORMATS
+    image: Image.Image = field(repr=False, compare=False)  # decoded once, for the guard
 
     @property
     def extension(self) -> str:
@@ -92,5 +93,9 @@ def inspect_image(data: bytes) -> InspectedImage:
             f"The image is damaged or truncated ({err}).", code="corrupt_image"
         ) from None
     return InspectedImage(
-        sha256=hashlib.sha256(data).hexdigest(), width=width, height=height, format=fmt
+        sha256=hashlib.sha256(data).hexdigest(),
+        width=width,
+        height=height,
+        format=fmt,
+        image=image,
     )

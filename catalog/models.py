@@ -6,6 +6,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
+from pgvector.django import BitField, HnswIndex
 
 
 class Merchant(models.Model):
@@ -108,6 +109,11 @@ class Product(models.Model):
         return self.stock_quantity > 0
 
 
+def _hamming_index(name: str, field: str) -> HnswIndex:
+    # Perceptual hashes are compared by Hamming distance; HNSW keeps that fast at millions of rows.
+    return HnswIndex(name=name, fields=[field], opclasses=["bit_hamming_ops"])
+
+
 def product_image_path(instance: "ProductImage", filename: str) -> str:
     # Content-addressed: the same bytes always land on the same name, on any storage backend.
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
@@ -131,11 +137,21 @@ class ProductImage(models.Model):
         max_length=20, choices=GuardStatus.choices, default=GuardStatus.PASSED, db_index=True
     )
     guard_reason = models.TextField(blank=True)
+    # The registry entry a quarantine matched, shown to staff who review it.
+    guard_match = models.ForeignKey(
+        "GeneratedImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Global hashes, so a newly registered generated image can be checked against the catalog
+    # (the registry's mirrored PDQ covers mirrored copies).
+    pdq = BitField(length=256, null=True, blank=True)
+    phash = BitField(length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["position", "id"]
         indexes = [
+            _hamming_index("image_pdq_hnsw", "pdq"),
+            _hamming_index("image_phash_hnsw", "phash"),
             # The strict-fidelity rule asks "has this product a passed image?" per candidate:
             # an index-only probe, instead of hashing every image (29 -> 10 ms at 100k products).
             models.Index(
@@ -153,3 +169,91 @@ class ProductImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product} #{self.position}"
+
+
+def private_storage():
+    from django.core.files.storage import storages
+
+    return storages["private"]
+
+
+def generated_image_path(instance: "GeneratedImage", filename: str) -> str:
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    return f"generated/{instance.merchant_id}/{instance.sha256}.{ext}"
+
+
+class GeneratedImage(models.Model):
+    """The provenance registry: one row per image a generator made, committed before its bytes
+    are stored or served. The guard refuses anything that matches a row here."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="generated")
+    prompt = models.TextField()
+    negative_prompt = models.TextField(blank=True)
+    seed = models.BigIntegerField()
+    model_identity = models.CharField(max_length=300)
+    source_image = models.ForeignKey(
+        ProductImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    fidelity = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    pdq = BitField(length=256)
+    pdq_mirror = BitField(length=256)
+    phash = BitField(length=64)
+    # Compressed local features and thumbnails (catalog.fingerprints) for geometric verification.
+    features = models.BinaryField()
+    # Empty until the row is committed: registration comes before release.
+    file = models.FileField(upload_to=generated_image_path, storage=private_storage, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            _hamming_index("generated_pdq_hnsw", "pdq"),
+            _hamming_index("generated_pdq_mirror_hnsw", "pdq_mirror"),
+            _hamming_index("generated_phash_hnsw", "phash"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(fidelity__isnull=True) | Q(fidelity__gte=0, fidelity__lte=1),
+                name="generated_fidelity_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Generated #{self.pk} ({self.merchant})"
+
+
+class RegistryKeypoint(models.Model):
+    """A strong local descriptor of a registered image: finds cropped copies via HNSW."""
+
+    entry = models.ForeignKey(GeneratedImage, on_delete=models.CASCADE, related_name="keypoints")
+    descriptor = BitField(length=256)
+
+    class Meta:
+        indexes = [
+            _hamming_index("keypoint_descriptor_hnsw", "descriptor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Keypoint of {self.entry_id}"
+
+
+class GuardRelease(models.Model):
+    """Audit record: a member of staff released a quarantined image as a false positive."""
+
+    image = models.ForeignKey(ProductImage, on_delete=models.CASCADE, related_name="releases")
+    entry = models.ForeignKey(
+        GeneratedImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    quarantine_reason = models.TextField()
+    note = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Release of {self.image_id} by {self.released_by}"

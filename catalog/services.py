@@ -6,17 +6,24 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
 
+from catalog import fingerprints
+from catalog.guard import GuardMatch, catalog_images_matching, image_guard_check
 from catalog.images import inspect_image
 from catalog.models import (
     Category,
+    GeneratedImage,
+    GuardRelease,
     Merchant,
     MerchantMembership,
     Product,
     ProductImage,
+    RegistryKeypoint,
+    generated_image_path,
     product_image_path,
 )
 from catalog.signals import product_images_added
@@ -103,16 +110,22 @@ def product_create(
 def product_image_create(*, product: Product, data: bytes, position: int = 0) -> ProductImage:
     """Check `data` and attach it to `product`.
 
-    Raises ValidationError (with a code) before anything is written. The embedding job is
-    announced only once the row is committed, so a worker never sees a half-written image.
+    Raises ValidationError (with a code) before anything is written: a bad image, or one the
+    provenance guard refuses. The embedding job is announced only once the row is committed, so
+    a worker never sees a half-written image.
     """
     inspected = inspect_image(data)
+    verdict = image_guard_check(data=data, image=inspected.image, sha256=inspected.sha256)
+    if verdict.match:
+        raise generated_image_refusal(verdict.match, merchant=product.merchant)
     image = ProductImage(
         product=product,
         sha256=inspected.sha256,
         width=inspected.width,
         height=inspected.height,
         position=position,
+        pdq=verdict.pdq,
+        phash=verdict.phash,
     )
     storage = image.file.storage
     name = product_image_path(image, f"upload.{inspected.extension}")
@@ -145,3 +158,120 @@ def product_create_with_image(*, merchant: Merchant, data: bytes, **product_fiel
     product = product_create(merchant=merchant, **product_fields)
     product_image_create(product=product, data=data)
     return product
+
+
+def generated_image_refusal(match: GuardMatch, *, merchant: Merchant) -> ValidationError:
+    """The 4xx for a refused image: the registry entry is named only to the merchant who owns it."""
+    owner = (
+        match.entry_id
+        and GeneratedImage.objects.filter(pk=match.entry_id, merchant=merchant).exists()
+    )
+    if owner or match.entry_id is None:
+        reason = match.describe()
+    else:
+        reason = "it matches an image in the registry of generated images"
+    return ValidationError(
+        f"This image cannot be a catalog product: {reason}. Generated images are concepts, "
+        "never products; upload a photo of the real item.",
+        code="generated_image",
+        params={"entry": match.entry_id if owner else None, "signal": match.signal},
+    )
+
+
+def generated_image_register(
+    *,
+    merchant: Merchant,
+    data: bytes,
+    prompt: str,
+    seed: int,
+    model_identity: str,
+    negative_prompt: str = "",
+    source_image: ProductImage | None = None,
+    fidelity: float | None = None,
+) -> GeneratedImage:
+    """Enter a generated image in the provenance registry, then store its bytes.
+
+    Registration comes before release: the registry row (with its hashes and keypoints) is
+    committed first, and only then do the bytes get a name in storage. A crash in between
+    leaves a registered hash and no file, never a file the guard does not know.
+    Call it outside a transaction (the durable block says so if not).
+    """
+    inspected = inspect_image(data)
+    prints = fingerprints.fingerprint(inspected.image)
+    with transaction.atomic(durable=True):
+        entry = GeneratedImage.objects.create(
+            merchant=merchant,
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            seed=seed,
+            model_identity=model_identity,
+            source_image=source_image,
+            fidelity=fidelity,
+            sha256=inspected.sha256,
+            width=inspected.width,
+            height=inspected.height,
+            pdq=prints.pdq,
+            pdq_mirror=prints.pdq_mirror,
+            phash=prints.phash,
+            features=prints.features_blob(),
+        )
+        RegistryKeypoint.objects.bulk_create(
+            RegistryKeypoint(entry=entry, descriptor=bits)
+            for bits in prints.upright.indexed + prints.mirrored.indexed
+        )
+    name = entry.file.storage.save(
+        generated_image_path(entry, f"image.{inspected.extension}"), ContentFile(data)
+    )
+    GeneratedImage.objects.filter(pk=entry.pk).update(file=name)
+    entry.file.name = name
+    catalog_recheck_defer(entry=entry)
+    return entry
+
+
+def catalog_recheck_defer(*, entry: GeneratedImage) -> None:
+    """Queue the job that quarantines catalog images matching this new registry entry."""
+    from catalog.tasks import recheck_catalog_against  # tasks import services
+
+    recheck_catalog_against.defer(entry_id=entry.pk)
+
+
+def catalog_recheck_against(*, entry: GeneratedImage) -> list[ProductImage]:
+    """Quarantine catalog images that match one (new) registry entry; returns those quarantined.
+
+    Uses the exact and global-hash signals, which the catalog stores per image. Images a member
+    of staff released for this entry stay released.
+    """
+    quarantined = []
+    for image, match in catalog_images_matching(entry=entry):
+        if GuardRelease.objects.filter(image=image, entry=entry).exists():
+            continue
+        product_image_quarantine(image=image, match=match)
+        quarantined.append(image)
+    return quarantined
+
+
+def product_image_quarantine(*, image: ProductImage, match: GuardMatch) -> None:
+    image.guard_status = ProductImage.GuardStatus.QUARANTINED
+    image.guard_reason = f"Matched by the provenance guard: {match.describe()}."
+    image.guard_match_id = match.entry_id
+    image.save(update_fields=["guard_status", "guard_reason", "guard_match"])
+
+
+@transaction.atomic
+def product_image_release(*, image: ProductImage, user: User, note: str) -> GuardRelease:
+    """A member of staff overrides a quarantine (a false positive), leaving an audit record."""
+    if image.guard_status != ProductImage.GuardStatus.QUARANTINED:
+        raise ValidationError("Only a quarantined image can be released.", code="not_quarantined")
+    if not note.strip():
+        raise ValidationError("Say why this image is a real photo.", code="note_required")
+    release = GuardRelease.objects.create(
+        image=image,
+        entry_id=image.guard_match_id,
+        released_by=user,
+        quarantine_reason=image.guard_reason,
+        note=note.strip(),
+    )
+    image.guard_status = ProductImage.GuardStatus.PASSED
+    image.guard_reason = ""
+    image.save(update_fields=["guard_status", "guard_reason"])
+    return release

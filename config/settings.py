@@ -110,8 +110,20 @@ if os.environ.get("FIDELIS_STORAGE", "local") == "s3":
     AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL")
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Generated concept images never get a public URL: they live in their own storage and are
+# served only through an authenticated view (creation.views.generated_image_file).
+_private_storage = dict(_media_storage)
+if _private_storage["BACKEND"].endswith("FileSystemStorage"):
+    _private_storage["OPTIONS"] = {"location": VAR_DIR / "private", "base_url": None}
+else:
+    _private_storage["OPTIONS"] = {
+        "location": "private",
+        "default_acl": "private",
+        "querystring_auth": True,
+    }
 STORAGES = {
     "default": _media_storage,
+    "private": _private_storage,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
@@ -121,6 +133,15 @@ LOGIN_URL = "/admin/login/"
 FIDELIS_MAX_UPLOAD_BYTES = int(float(os.environ.get("FIDELIS_MAX_UPLOAD_MB", "10")) * 2**20)
 # Decoded size limit: stops decompression bombs (a few kB of PNG that decode to gigabytes).
 FIDELIS_MAX_IMAGE_PIXELS = int(os.environ.get("FIDELIS_MAX_IMAGE_PIXELS", 40_000_000))
+
+# --- Create mode (creation/) ------------------------------------------------------------------
+# tiny (default: seeded random weights, offline), or a diffusers hub repo id or local folder.
+FIDELIS_GENERATOR = os.environ.get("FIDELIS_GENERATOR", "tiny")
+# Create jobs one merchant may submit per hour (a quota, so one shop cannot hog the workers).
+FIDELIS_CREATE_JOBS_PER_HOUR = int(os.environ.get("FIDELIS_CREATE_JOBS_PER_HOUR", "60"))
+# A real C2PA signing certificate chain and key (PEM); by default the project makes its own CA.
+FIDELIS_C2PA_CERT = os.environ.get("FIDELIS_C2PA_CERT", "")
+FIDELIS_C2PA_KEY = os.environ.get("FIDELIS_C2PA_KEY", "")
 DATA_UPLOAD_MAX_MEMORY_SIZE = FIDELIS_MAX_UPLOAD_BYTES + 2**20
 
 # --- Encoders (retrieval/encoders.py holds the profile table) ----------------------------------

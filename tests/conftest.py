@@ -20,8 +20,14 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path) -> Path:
-    """Each test writes its media to its own folder."""
+    """Each test writes its media (public and private) to its own folders."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    storages = {**settings.STORAGES}
+    storages["private"] = {
+        **storages["private"],
+        "OPTIONS": {**storages["private"].get("OPTIONS", {}), "location": tmp_path / "private"},
+    }
+    settings.STORAGES = storages
     return settings.MEDIA_ROOT
 
 

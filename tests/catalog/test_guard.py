@@ -1,0 +1,102 @@
+"""The provenance guard on every way in: generated images, edited or not, never become products."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from PIL import Image
+
+from catalog.models import GeneratedImage, ProductImage, RegistryKeypoint
+from catalog.services import product_image_create
+from tests.catalog.guard_helpers import EDITS, encoded, register_as_generated
+from tests.conftest import dataset_photos
+from tests.factories import MerchantFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_registration_commits_the_row_with_hashes_then_stores_the_file_privately(settings):
+    merchant = MerchantFactory()
+    photo = dataset_photos(1)[0]
+
+    entry = register_as_generated(photo, merchant)
+
+    entry.refresh_from_db()
+    assert len(entry.pdq) == 256 and len(entry.phash) == 64 and entry.pdq != entry.pdq_mirror
+    assert RegistryKeypoint.objects.filter(entry=entry).count() == 128
+    assert entry.file.read() == photo.read_bytes()
+    assert str(settings.MEDIA_ROOT) not in entry.file.path  # not under the public media folder
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_an_edited_copy_of_a_generated_image_is_refused_and_nothing_is_written(edit, media_root):
+    merchant = MerchantFactory()
+    photo = dataset_photos(3)[2]
+    entry = register_as_generated(photo, merchant)
+    product = ProductFactory(merchant=merchant)
+    edited = EDITS[edit](Image.open(photo))
+
+    with pytest.raises(ValidationError) as refused:
+        product_image_create(product=product, data=edited)
+
+    assert refused.value.code == "generated_image"
+    assert f"generated image #{entry.pk}" in refused.value.messages[0]  # the owner sees which
+    assert not ProductImage.objects.exists()
+    assert not media_root.exists() or not any(media_root.rglob("*.*"))
+
+
+def test_another_merchant_is_refused_without_learning_about_the_registry_entry():
+    photo = dataset_photos(1)[0]
+    entry = register_as_generated(photo, MerchantFactory())
+    product = ProductFactory(merchant=MerchantFactory())
+
+    with pytest.raises(ValidationError) as refused:
+        product_image_create(product=product, data=photo.read_bytes())
+
+    assert refused.value.code == "generated_image"
+    assert f"#{entry.pk}" not in refused.value.messages[0]
+    assert "registry of generated images" in refused.value.messages[0]
+
+
+def test_real_photos_pass_and_keep_their_hashes():
+    for photo in dataset_photos(4)[:3]:
+        register_as_generated(photo, MerchantFactory())
+    product = ProductFactory()
+
+    for photo in dataset_photos(40, split="train")[::4]:
+        image = product_image_create(product=product, data=photo.read_bytes())
+        assert image.guard_status == "passed" and len(image.pdq) == 256
+
+    assert GeneratedImage.objects.count() == 3
+
+
+def test_a_file_that_declares_itself_generated_in_xmp_is_refused_though_not_registered():
+    xmp = (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+        '22-rdf-syntax-ns#"><rdf:Description xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/'
+        '2008-02-29/" Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/'
+        'digitalsourcetype/compositeWithTrainedAlgorithmicMedia"/></rdf:RDF></x:xmpmeta>'
+    )
+    data = encoded(Image.open(dataset_photos(1)[0]), xmp=xmp.encode())
+
+    with pytest.raises(ValidationError) as refused:
+        product_image_create(product=ProductFactory(), data=data)
+
+    assert "compositeWithTrainedAlgorithmicMedia" in refused.value.messages[0]
+    assert not ProductImage.objects.exists()
+
+
+def test_the_bulk_import_skips_a_registered_photo(photo_folder):
+    import pathlib
+
+    from django.core.management import call_command
+
+    folder = photo_folder(6)
+    registered = sorted(pathlib.Path(folder).rglob("*.jpg"))[0]
+    register_as_generated(registered, MerchantFactory())
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("import_catalog", str(folder), stdout=out, stderr=err)
+
+    assert "5 imported" in out.getvalue()
+    assert f"{registered.name}: This image cannot be a catalog product" in err.getvalue()

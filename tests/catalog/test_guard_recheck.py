@@ -1,0 +1,72 @@
+"""Filtered again after the fact: a catalog image that matches a newly registered generated image
+is quarantined by a job, disappears from search, and staff can release it with an audit record."""
+
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from catalog.models import GuardRelease, ProductImage
+from catalog.selectors import products_searchable
+from catalog.services import product_image_create
+from tests.catalog.guard_helpers import EDITS, register_as_generated
+from tests.conftest import dataset_photos
+from tests.factories import MerchantFactory, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_registering_a_generated_image_quarantines_matching_catalog_images(run_jobs):
+    photo, other = dataset_photos(2)
+    product = ProductFactory()
+    resized = EDITS["half_size"](Image.open(photo))
+    matching = product_image_create(product=product, data=resized)
+    unrelated = product_image_create(product=ProductFactory(), data=other.read_bytes())
+
+    entry = register_as_generated(photo, MerchantFactory())
+    run_jobs()
+
+    matching.refresh_from_db()
+    assert matching.guard_status == "quarantined"
+    assert f"generated image #{entry.pk}" in matching.guard_reason
+    assert matching.guard_match == entry
+    assert not products_searchable().filter(pk=product.pk).exists()
+    unrelated.refresh_from_db()
+    assert unrelated.guard_status == "passed"
+
+
+def test_staff_release_a_false_positive_in_the_admin_with_an_audit_record(client, run_jobs):
+    photo = dataset_photos(1)[0]
+    product = ProductFactory()
+    image = product_image_create(product=product, data=photo.read_bytes())
+    entry = register_as_generated(photo, MerchantFactory())
+    run_jobs()
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+
+    changelist = reverse("admin:catalog_productimage_changelist")
+    listing = client.get(changelist + "?guard_status=quarantined")
+    assert f"generated image #{entry.pk}" in listing.content.decode()
+    response = client.post(
+        reverse("admin:catalog_guardrelease_add"),
+        {"image": image.pk, "note": "Our own studio photo, shot in 2024."},
+    )
+
+    assert response.status_code == 302
+    image.refresh_from_db()
+    assert image.guard_status == "passed"
+    release = GuardRelease.objects.get()
+    assert release.released_by == staff and release.entry == entry
+    assert "generated image" in release.quarantine_reason
+    assert products_searchable().filter(pk=product.pk).exists()
+    # A later re-check for the same entry leaves the released image alone.
+    from catalog.tasks import recheck_catalog_against
+
+    recheck_catalog_against(entry_id=entry.pk)
+    assert ProductImage.objects.get(pk=image.pk).guard_status == "passed"
+
+
+def test_a_merchant_cannot_release_quarantines(client):
+    merchant_staff = UserFactory(is_staff=True)
+    client.force_login(merchant_staff)
+
+    assert client.get(reverse("admin:catalog_guardrelease_add")).status_code == 403
