@@ -10,6 +10,8 @@ from rest_framework.views import exception_handler
 IMAGE_ERROR_STATUS = {
     "file_too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "unsupported_format": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    # The provenance guard refused a generated image: well-formed, but never a product.
+    "generated_image": status.HTTP_422_UNPROCESSABLE_ENTITY,
 }
 
 

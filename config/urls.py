@@ -7,6 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("retrieval.api_urls")),
+    path("api/v1/", include("catalog.api_urls")),
+    path("api/v1/", include("creation.api_urls")),
+    path("create/", include("creation.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("retrieval.urls")),

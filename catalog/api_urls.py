@@ -1,0 +1,11 @@
+from django.urls import path
+
+from catalog import apis
+
+urlpatterns = [
+    path(
+        "merchant/products/<int:pk>/images/",
+        apis.ProductImageUploadApi.as_view(),
+        name="api-product-image-upload",
+    ),
+]

@@ -1,0 +1,170 @@
+"""Merchant create API, /api/v1/create/: submit, follow and cancel create jobs."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.models import ProductImage
+from catalog.selectors import merchant_of_user
+from creation import generators, selectors, services
+from creation.permissions import IsMerchantMember
+
+MAX_PROMPT = 1000
+
+
+class CreateInput(serializers.Serializer):
+    prompt = serializers.CharField(max_length=MAX_PROMPT, trim_whitespace=True)
+    negative_prompt = serializers.CharField(
+        max_length=MAX_PROMPT, required=False, allow_blank=True, default=""
+    )
+    seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
+    steps = serializers.IntegerField(min_value=1, max_value=50, default=20)
+    guidance_scale = serializers.FloatField(min_value=0, max_value=20, default=7.5)
+    width = serializers.IntegerField(min_value=64, required=False)
+    height = serializers.IntegerField(min_value=64, required=False)
+    num_images = serializers.IntegerField(min_value=1, max_value=4, default=1)
+    source_image = serializers.IntegerField(
+        required=False, help_text="Image-to-image: the id of one of your product images."
+    )
+    fidelity = serializers.FloatField(
+        min_value=0,
+        max_value=1,
+        required=False,
+        help_text="Image-to-image: 1 keeps the product, 0 ignores it (strength = 1 - fidelity).",
+    )
+
+    def validate(self, data):
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown parameters: {', '.join(sorted(unknown))}.", code="unknown_parameter"
+            )
+        max_size = generators.get_generator().max_size
+        for side in ("width", "height"):
+            value = data.get(side)
+            if value is not None and (value % 8 or value > max_size):
+                raise serializers.ValidationError(
+                    {side: f"Must be a multiple of 8 between 64 and {max_size}."}, code="bad_size"
+                )
+        if ("fidelity" in data) != ("source_image" in data):
+            raise serializers.ValidationError(
+                "Image-to-image needs both source_image and fidelity.", code="fidelity_needs_source"
+            )
+        return data
+
+
+class GeneratedImageOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField()
+    seed = serializers.IntegerField()
+    model_identity = serializers.CharField()
+    fidelity = serializers.FloatField(allow_null=True)
+    source_image = serializers.IntegerField(source="source_image_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def get_url(self, image) -> str:
+        return reverse("creation:image-file", args=[image.pk])
+
+
+class CreateJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    progress = serializers.FloatField(help_text="0..1, per denoising step")
+    steps_done = serializers.IntegerField()
+    steps_total = serializers.IntegerField()
+    error = serializers.CharField()
+    prompt = serializers.CharField()
+    seed = serializers.IntegerField()
+    kind = serializers.SerializerMethodField()
+    fidelity = serializers.FloatField(allow_null=True)
+    strength = serializers.FloatField(allow_null=True)
+    images = GeneratedImageOutput(many=True)
+    url = serializers.SerializerMethodField()
+
+    def get_kind(self, job) -> str:
+        return "image_to_image" if job.source_image_id else "text_to_image"
+
+    def get_url(self, job) -> str:
+        return reverse("api-create-job", args=[job.pk])
+
+
+class MerchantApi(APIView):
+    permission_classes = [IsMerchantMember]
+
+    def get_authenticate_header(self, request):
+        return None  # not signed in is answered 403 like any non-merchant, not 401
+
+    @property
+    def merchant(self):
+        return merchant_of_user(self.request.user)
+
+
+class CreateJobListApi(MerchantApi):
+    @extend_schema(
+        request=CreateInput,
+        responses={202: CreateJobOutput},
+        examples=[
+            OpenApiExample("Text to image", {"prompt": "a linen summer dress", "seed": 7}),
+            OpenApiExample(
+                "Variation of a product", {"prompt": "in red", "source_image": 12, "fidelity": 0.7}
+            ),
+        ],
+        summary="Start a create job (returns at once; follow its url for progress)",
+    )
+    def post(self, request):
+        params = CreateInput(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = dict(params.validated_data)
+        if "source_image" in data:
+            image = ProductImage.objects.filter(
+                pk=data["source_image"], product__merchant=self.merchant
+            ).first()
+            if image is None:
+                raise exceptions.ValidationError(
+                    {"source_image": "Pick one of your own product images."}, code="not_found"
+                )
+            data["source_image"] = image
+            if data["fidelity"] >= 1:
+                return Response(
+                    {
+                        "created": False,
+                        "message": "Fidelity 1 returns the real product itself, unchanged: "
+                        "nothing was generated.",
+                        "source_image": {"id": image.pk, "url": image.file.url},
+                        "product": image.product_id,
+                    }
+                )
+        try:
+            job = services.create_job_submit(
+                merchant=self.merchant, user=request.user, request=services.CreateRequest(**data)
+            )
+        except services.QuotaExceeded as err:
+            raise exceptions.Throttled(detail=str(err)) from None
+        return Response(CreateJobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=CreateJobOutput(many=True), summary="Your recent create jobs")
+    def get(self, request):
+        return Response(
+            CreateJobOutput(selectors.create_jobs_of(merchant=self.merchant), many=True).data
+        )
+
+
+class CreateJobDetailApi(MerchantApi):
+    @extend_schema(responses=CreateJobOutput, summary="Status, progress and result URLs of a job")
+    def get(self, request, pk: int):
+        return Response(
+            CreateJobOutput(selectors.create_job_get(merchant=self.merchant, pk=pk)).data
+        )
+
+
+class CreateJobCancelApi(MerchantApi):
+    @extend_schema(
+        request=None, responses=CreateJobOutput, summary="Cancel a queued or running job"
+    )
+    def post(self, request, pk: int):
+        job = selectors.create_job_get(merchant=self.merchant, pk=pk)
+        return Response(CreateJobOutput(services.create_job_cancel(job=job)).data)

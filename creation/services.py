@@ -1,0 +1,167 @@
+"""Create jobs: submit (checked, within quota), run (generate, tag, register), cancel."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image
+
+from catalog.models import Merchant, ProductImage
+from catalog.services import generated_image_register
+from creation import generators, tagging
+from creation.models import CreateJob
+
+logger = logging.getLogger("fidelis.creation")
+
+
+class QuotaExceeded(Exception):
+    """Too many create jobs this hour (the API answers 429)."""
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    prompt: str
+    negative_prompt: str = ""
+    seed: int | None = None
+    steps: int = 20
+    guidance_scale: float = 7.5
+    width: int | None = None
+    height: int | None = None
+    num_images: int = 1
+    source_image: ProductImage | None = None
+    fidelity: float | None = None
+
+
+def strength_for(fidelity: float, steps: int) -> float:
+    """strength = 1 - fidelity, kept where the pipeline runs at least one denoising step."""
+    return min(1.0, max(1.0 - fidelity, 1.0 / steps))
+
+
+def create_job_submit(*, merchant: Merchant, user, request: CreateRequest) -> CreateJob:
+    """Check the quota, write the job and queue it. Returns at once; the work runs on a worker."""
+    from creation.tasks import run_create_job  # tasks import this module
+
+    if request.source_image is not None and request.source_image.product.merchant_id != merchant.pk:
+        raise ValidationError("Pick one of your own product images.", code="not_your_product")
+    if request.fidelity is not None and request.fidelity >= 1:
+        raise ValidationError(
+            "Fidelity 1 keeps the real product unchanged: there is nothing to create.",
+            code="fidelity_is_one",
+        )
+    since = timezone.now() - datetime.timedelta(hours=1)
+    recent = CreateJob.objects.filter(merchant=merchant, created_at__gte=since).count()
+    if recent >= settings.FIDELIS_CREATE_JOBS_PER_HOUR:
+        raise QuotaExceeded(
+            f"Your shop made {recent} create jobs in the last hour; the limit is "
+            f"{settings.FIDELIS_CREATE_JOBS_PER_HOUR}. Try again later."
+        )
+    size = generators.get_generator().default_size
+    with transaction.atomic():
+        job = CreateJob.objects.create(
+            merchant=merchant,
+            created_by=user,
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
+            seed=request.seed if request.seed is not None else secrets.randbelow(2**32),
+            steps=request.steps,
+            guidance_scale=request.guidance_scale,
+            width=request.width or size,
+            height=request.height or size,
+            num_images=request.num_images,
+            source_image=request.source_image,
+            fidelity=request.fidelity,
+            strength=(
+                strength_for(request.fidelity, request.steps)
+                if request.source_image is not None
+                else None
+            ),
+        )
+        job.steps_total = job.num_images * generators.inference_steps(job.steps, job.strength)
+        job.save(update_fields=["steps_total"])
+        transaction.on_commit(lambda: run_create_job.defer(job_id=job.pk))
+    return job
+
+
+def create_job_cancel(*, job: CreateJob) -> CreateJob:
+    """Ask a queued or running job to stop; it stops between two denoising steps."""
+    if job.status in CreateJob.FINISHED:
+        raise ValidationError(f"The job already {job.status}.", code="job_finished")
+    updated = CreateJob.objects.filter(pk=job.pk, status=CreateJob.Status.QUEUED).update(
+        status=CreateJob.Status.CANCELLED, cancel_requested=True, finished_at=timezone.now()
+    )
+    if not updated:
+        CreateJob.objects.filter(pk=job.pk).update(cancel_requested=True)
+    job.refresh_from_db()
+    return job
+
+
+def _finish(job: CreateJob, status: str, error: str = "") -> None:
+    CreateJob.objects.filter(pk=job.pk).update(
+        status=status, error=error, finished_at=timezone.now()
+    )
+
+
+def create_job_run(*, job_id: int) -> None:
+    """The worker's side: generate each image, tag it, register it, then release it."""
+    claimed = CreateJob.objects.filter(pk=job_id, status=CreateJob.Status.QUEUED).update(
+        status=CreateJob.Status.RUNNING
+    )
+    if not claimed:  # gone, cancelled while queued, or already run
+        return
+    job = CreateJob.objects.select_related("merchant", "source_image").get(pk=job_id)
+    try:
+        generator = generators.get_generator()
+        CreateJob.objects.filter(pk=job.pk).update(model_identity=generator.identity)
+        source = None
+        if job.source_image is not None:
+            with job.source_image.file.open("rb") as fh:
+                source = Image.open(fh)
+                source.load()
+
+        def on_step(done: int) -> bool:
+            CreateJob.objects.filter(pk=job.pk).update(steps_done=F("steps_done") + 1)
+            return not CreateJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+        for index in range(job.num_images):
+            seed = job.seed + index
+            image = generators.generate(
+                prompt=job.prompt,
+                negative_prompt=job.negative_prompt,
+                seed=seed,
+                steps=job.steps,
+                guidance_scale=job.guidance_scale,
+                width=job.width,
+                height=job.height,
+                init_image=source,
+                strength=job.strength,
+                on_step=on_step,
+            )
+            data = tagging.tag_generated(
+                image, prompt=job.prompt, model_identity=generator.identity
+            )
+            entry = generated_image_register(
+                merchant=job.merchant,
+                data=data,
+                prompt=job.prompt,
+                negative_prompt=job.negative_prompt,
+                seed=seed,
+                model_identity=generator.identity,
+                source_image=job.source_image,
+                fidelity=job.fidelity,
+            )
+            job.images.add(entry)
+    except generators.Cancelled:
+        _finish(job, CreateJob.Status.CANCELLED)
+    except Exception as err:
+        logger.exception("Create job %s failed", job.pk)
+        _finish(job, CreateJob.Status.FAILED, f"{type(err).__name__}: {err}")
+    else:
+        _finish(job, CreateJob.Status.SUCCEEDED)
