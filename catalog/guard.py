@@ -153,6 +153,8 @@ def local_feature_match(query: fingerprints.Orientation) -> GuardMatch | None:
     best = None
     blobs = GeneratedImage.objects.filter(pk__in=candidates).values_list("pk", "features")
     for pk, blob in blobs:
+        if not blob:
+            continue
         for reference in fingerprints.load_features(bytes(blob)).values():
             found = fingerprints.geometric_match(query, reference)
             if is_verified(found) and (best is None or found.inliers > best.distance):

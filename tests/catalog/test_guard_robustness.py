@@ -1,0 +1,25 @@
+"""A small run of bench/guard.py: every edit of a registered photo is refused, real photos pass."""
+
+import sys
+
+import pytest
+
+from tests.conftest import dataset_photos
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_edited_copies_are_refused_and_real_photos_pass():
+    from django.conf import settings
+
+    sys.path.insert(0, str(settings.BASE_DIR / "bench"))
+    import guard  # bench/guard.py
+
+    registered = dataset_photos(12, split="validation")
+    real = dataset_photos(60, split="train")
+
+    results = guard.measure(registered, real, progress=False)
+
+    recalls = {name: attack["recall"] for name, attack in results["attacks"].items()}
+    assert min(recalls.values()) >= 11 / 12, recalls
+    assert results["false_positives"] == 0, results["false_positive_examples"]
