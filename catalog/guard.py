@@ -11,7 +11,7 @@ Thresholds were calibrated with bench/guard.py on the shared clothing photos.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import Q
@@ -65,6 +65,7 @@ class GuardVerdict:
     match: GuardMatch | None
     pdq: str | None = None  # the image's own hashes, stored on the product image
     phash: str | None = None
+    keypoints: list[str] = field(default_factory=list)  # its strongest local descriptors
 
 
 def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardVerdict:
@@ -77,11 +78,10 @@ def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardV
         return GuardVerdict(GuardMatch(signal="sha256", entry_id=exact, distance=0))
     rgb = fingerprints.normalised(image.convert("RGB"))
     pdq, phash = fingerprints.global_hashes(rgb)
-    match = global_hash_match(pdq=pdq, phash=phash)
-    if match is None:
-        gray = rgb.convert("L")
-        match = local_feature_match(fingerprints.orientation(gray))
-    return GuardVerdict(match, pdq=pdq, phash=phash)
+    # Local features are computed even when a global hash matched: a passed image keeps them.
+    query = fingerprints.orientation(rgb.convert("L"))
+    match = global_hash_match(pdq=pdq, phash=phash) or local_feature_match(query)
+    return GuardVerdict(match, pdq=pdq, phash=phash, keypoints=query.indexed)
 
 
 _GLOBAL_SQL = """
@@ -163,7 +163,8 @@ def local_feature_match(query: fingerprints.Orientation) -> GuardMatch | None:
 
 
 def catalog_images_matching(*, entry: GeneratedImage) -> list[tuple[ProductImage, GuardMatch]]:
-    """Passed catalog images that match one registry entry by bytes or global hashes."""
+    """Passed catalog images that match one registry entry: bytes, global hashes, or local
+    features (a catalog photo that is a crop of the generated image)."""
     bits = {"pdq": PDQ_MATCH_BITS, "phash": PHASH_MATCH_BITS}
     by_distance = (
         ProductImage.objects.filter(guard_status=ProductImage.GuardStatus.PASSED)
@@ -189,4 +190,54 @@ def catalog_images_matching(*, entry: GeneratedImage) -> list[tuple[ProductImage
         else:
             match = GuardMatch(signal="phash", entry_id=entry.pk, distance=image.phash_bits)
         found.append((image, match))
+    found_ids = {image.pk for image, _ in found}
+    for image, inliers in _catalog_crops_of(entry, exclude=found_ids):
+        found.append(
+            (image, GuardMatch(signal="local_features", entry_id=entry.pk, distance=inliers))
+        )
     return found
+
+
+_CATALOG_VOTES_SQL = """
+SELECT k.image_id, count(*) AS votes
+FROM unnest(%(descriptors)s::bit(256)[]) AS q(descriptor)
+CROSS JOIN LATERAL (
+  SELECT image_id, descriptor <~> q.descriptor AS distance FROM catalog_productimagekeypoint
+  ORDER BY descriptor <~> q.descriptor LIMIT %(neighbours)s
+) AS k
+WHERE k.distance <= %(max_bits)s
+GROUP BY k.image_id ORDER BY votes DESC, k.image_id LIMIT %(candidates)s
+"""
+
+
+def _catalog_crops_of(entry: GeneratedImage, *, exclude: set[int]):
+    """The reverse of `local_feature_match`: the entry's keypoints vote for catalog images,
+    whose own features (computed from their file) are verified against the entry."""
+    descriptors = list(entry.keypoints.values_list("descriptor", flat=True))
+    if not descriptors or not entry.features:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CATALOG_VOTES_SQL,
+            {
+                "descriptors": descriptors,
+                "neighbours": KEYPOINT_NEIGHBOURS,
+                "max_bits": KEYPOINT_MATCH_BITS,
+                "candidates": CANDIDATES,
+            },
+        )
+        candidates = [row[0] for row in cursor.fetchall() if row[0] not in exclude]
+    references = fingerprints.load_features(bytes(entry.features)).values()
+    passed = ProductImage.objects.filter(
+        pk__in=candidates, guard_status=ProductImage.GuardStatus.PASSED
+    )
+    for image in passed:
+        with image.file.open("rb") as fh:
+            decoded = Image.open(fh)
+            decoded.load()
+        gray = fingerprints.normalised(decoded.convert("RGB")).convert("L")
+        query = fingerprints.orientation(gray)
+        matches = [fingerprints.geometric_match(query, reference) for reference in references]
+        verified = [m for m in matches if is_verified(m)]
+        if verified:
+            yield image, max(m.inliers for m in verified)

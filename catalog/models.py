@@ -240,6 +240,20 @@ class RegistryKeypoint(models.Model):
         return f"Keypoint of {self.entry_id}"
 
 
+class ProductImageKeypoint(models.Model):
+    """A strong local descriptor of a catalog image: lets a newly registered generated image
+    find catalog photos that are crops of it (the re-check job)."""
+
+    image = models.ForeignKey(ProductImage, on_delete=models.CASCADE, related_name="keypoints")
+    descriptor = BitField(length=256)
+
+    class Meta:
+        indexes = [_hamming_index("image_keypoint_descriptor_hnsw", "descriptor")]
+
+    def __str__(self) -> str:
+        return f"Keypoint of image {self.image_id}"
+
+
 class GuardRelease(models.Model):
     """Audit record: a member of staff released a quarantined image as a false positive."""
 

@@ -22,6 +22,7 @@ from catalog.models import (
     MerchantMembership,
     Product,
     ProductImage,
+    ProductImageKeypoint,
     RegistryKeypoint,
     generated_image_path,
     product_image_path,
@@ -136,6 +137,9 @@ def product_image_create(*, product: Product, data: bytes, position: int = 0) ->
     try:
         with transaction.atomic():
             image.save()
+            ProductImageKeypoint.objects.bulk_create(
+                ProductImageKeypoint(image=image, descriptor=bits) for bits in verdict.keypoints
+            )
     except Exception:
         if wrote_file:
             storage.delete(name)

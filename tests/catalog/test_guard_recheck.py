@@ -34,6 +34,23 @@ def test_registering_a_generated_image_quarantines_matching_catalog_images(run_j
     assert unrelated.guard_status == "passed"
 
 
+def test_a_catalog_photo_that_is_a_crop_of_a_new_generated_image_is_quarantined(run_jobs):
+    photo, other = dataset_photos(2)
+    cropped = product_image_create(
+        product=ProductFactory(), data=EDITS["centre_crop_10"](Image.open(photo))
+    )
+    unrelated = product_image_create(product=ProductFactory(), data=other.read_bytes())
+
+    entry = register_as_generated(photo, MerchantFactory())
+    run_jobs()
+
+    cropped.refresh_from_db()
+    unrelated.refresh_from_db()
+    assert cropped.guard_status == "quarantined" and cropped.guard_match == entry
+    assert "local features" in cropped.guard_reason
+    assert unrelated.guard_status == "passed"
+
+
 def test_staff_release_a_false_positive_in_the_admin_with_an_audit_record(client, run_jobs):
     photo = dataset_photos(1)[0]
     product = ProductFactory()
