@@ -172,7 +172,8 @@ def run(args) -> dict:
     candidates = photos("validation", 341) + photos("test", 372)
     registered = sorted(random.sample(candidates, args.registered))
     real = photos("train", args.real)
-    results = measure(registered, real)
+    attacks = {k: v for k, v in ATTACKS.items() if not args.attacks or k in args.attacks}
+    results = measure(registered, real, attacks)
     for total in args.scale:
         if total > args.registered:
             load = add_synthetic_entries(total - args.registered - results.get("synthetic", 0))
@@ -208,6 +209,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--registered", type=int, default=500)
     parser.add_argument("--real", type=int, default=3068)
+    parser.add_argument("--attacks", nargs="*", help="only these edits (default: all)")
     parser.add_argument(
         "--scale",
         type=int,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
 from pgvector.django import HammingDistance
 from PIL import Image
@@ -32,6 +32,10 @@ PHASH_MATCH_BITS = 4
 KEYPOINT_NEIGHBOURS = 5
 KEYPOINT_MATCH_BITS = 48
 CANDIDATES = 5
+# A true correspondence sits far closer (10-40 bits) than anything else (~100), so a narrow HNSW
+# search finds it: ef_search 16 instead of 40 cut the 64 lookups from 70 to ~40 ms at 10,000
+# registered images (1.28M indexed descriptors).
+KEYPOINT_EF_SEARCH = 16
 # Geometric verification, calibrated on 480 edited copies and the 3,068 train photos. True copies:
 # frame fit >= 0.998, correlation of the aligned thumbnails >= 0.92, and every copy under 0.95
 # had >= 120 inliers. Different garments shot in the same place (same carpet, same hanger and
@@ -128,7 +132,8 @@ GROUP BY k.entry_id ORDER BY votes DESC, k.entry_id LIMIT %(candidates)s
 def local_feature_candidates(descriptors: list[str]) -> list[int]:
     if not descriptors:
         return []
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [KEYPOINT_EF_SEARCH])
         cursor.execute(
             _VOTES_SQL,
             {
