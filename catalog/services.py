@@ -279,3 +279,22 @@ def product_image_release(*, image: ProductImage, user: User, note: str) -> Guar
     image.guard_reason = ""
     image.save(update_fields=["guard_status", "guard_reason"])
     return release
+
+
+@transaction.atomic
+def product_image_backfill_guard(*, image: ProductImage) -> bool:
+    """Give an older catalog image its hashes and keypoints, and quarantine it if it matches the
+    registry. Returns whether it was quarantined."""
+    with image.file.open("rb") as fh:
+        data = fh.read()
+    inspected = inspect_image(data)
+    verdict = image_guard_check(data=data, image=inspected.image, sha256=inspected.sha256)
+    image.pdq, image.phash = verdict.pdq, verdict.phash
+    image.save(update_fields=["pdq", "phash"])
+    ProductImageKeypoint.objects.bulk_create(
+        ProductImageKeypoint(image=image, descriptor=bits) for bits in verdict.keypoints
+    )
+    if verdict.match and image.guard_status == ProductImage.GuardStatus.PASSED:
+        product_image_quarantine(image=image, match=verdict.match)
+        return True
+    return False

@@ -100,3 +100,26 @@ def test_the_bulk_import_skips_a_registered_photo(photo_folder):
 
     assert "5 imported" in out.getvalue()
     assert f"{registered.name}: This image cannot be a catalog product" in err.getvalue()
+
+
+def test_backfill_fingerprints_older_images_and_quarantines_registered_ones():
+    from django.core.management import call_command
+
+    from catalog.models import ProductImageKeypoint
+
+    photo, other = dataset_photos(2)
+    older = [
+        product_image_create(product=ProductFactory(), data=p.read_bytes()) for p in (photo, other)
+    ]
+    ProductImage.objects.update(pdq=None, phash=None)  # as saved before the guard stored hashes
+    ProductImageKeypoint.objects.all().delete()
+    GeneratedImage.objects.all().delete()
+    register_as_generated(photo, MerchantFactory())
+    out = io.StringIO()
+
+    call_command("guard_backfill", stdout=out)
+
+    assert "1 quarantined" in out.getvalue()
+    first, second = (ProductImage.objects.get(pk=image.pk) for image in older)
+    assert first.guard_status == "quarantined" and second.guard_status == "passed"
+    assert second.pdq is not None and ProductImageKeypoint.objects.filter(image=second).exists()
