@@ -8,4 +8,5 @@ urlpatterns = [
     path(
         "create/jobs/<int:pk>/cancel/", apis.CreateJobCancelApi.as_view(), name="api-create-cancel"
     ),
+    path("create/images/<int:pk>/", apis.GeneratedImageFileApi.as_view(), name="api-create-image"),
 ]

@@ -12,6 +12,7 @@ from catalog.models import ProductImage
 from catalog.selectors import merchant_of_user
 from creation import generators, selectors, services
 from creation.permissions import IsMerchantMember
+from creation.serving import generated_image_response
 
 MAX_PROMPT = 1000
 
@@ -67,7 +68,7 @@ class GeneratedImageOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def get_url(self, image) -> str:
-        return reverse("creation:image-file", args=[image.pk])
+        return reverse("api-create-image", args=[image.pk])
 
 
 class CreateJobOutput(serializers.Serializer):
@@ -168,3 +169,13 @@ class CreateJobCancelApi(MerchantApi):
     def post(self, request, pk: int):
         job = selectors.create_job_get(merchant=self.merchant, pk=pk)
         return Response(CreateJobOutput(services.create_job_cancel(job=job)).data)
+
+
+class GeneratedImageFileApi(MerchantApi):
+    """The PNG of one of your generated images (with its XMP and C2PA manifest intact)."""
+
+    @extend_schema(responses={(200, "image/png"): bytes}, summary="A generated image's file")
+    def get(self, request, pk: int):
+        return generated_image_response(
+            selectors.generated_image_get(merchant=self.merchant, pk=pk)
+        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,6 +12,7 @@ from catalog.models import ProductImage
 from creation import selectors, services
 from creation.apis import MAX_PROMPT
 from creation.permissions import merchant_required
+from creation.serving import generated_image_response
 
 
 class CreateForm(forms.Form):
@@ -85,7 +85,4 @@ def job_cancel(request, merchant, pk: int):
 @merchant_required
 def image_file(request, merchant, pk: int):
     """A generated image, only for its own merchant: never a public media URL."""
-    image = selectors.generated_image_get(merchant=merchant, pk=pk)
-    response = FileResponse(image.file.open("rb"), content_type="image/png")
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
+    return generated_image_response(selectors.generated_image_get(merchant=merchant, pk=pk))

@@ -227,6 +227,7 @@ def test_shoppers_and_anonymous_users_get_403_everywhere_and_other_merchants_404
         reverse("api-create-job", args=[done["id"]]),
         reverse("creation:job", args=[done["id"]]),
         reverse("creation:image-file", args=[done["images"][0]["id"]]),
+        done["images"][0]["url"],
     ]
     everywhere = [JOBS, reverse("creation:create"), *job_urls]
     client.logout()
@@ -239,3 +240,19 @@ def test_shoppers_and_anonymous_users_get_403_everywhere_and_other_merchants_404
     client.force_login(merchant_user(MerchantFactory()))
     for url in job_urls:
         assert client.get(url).status_code == 404, url
+
+
+def test_an_api_client_with_basic_auth_follows_the_job_to_its_image_file(client, merchant):
+    import base64
+
+    user = merchant_user(merchant, username="api-user")
+    token = base64.b64encode(f"{user.username}:pw-for-tests".encode()).decode()
+    auth = {"HTTP_AUTHORIZATION": f"Basic {token}"}
+    job = client.post(JOBS, TINY, content_type="application/json", **auth).json()
+    create_job_run(job_id=job["id"])
+
+    done = client.get(job["url"], **auth).json()
+    response = client.get(done["images"][0]["url"], **auth)
+
+    assert response.status_code == 200 and response["Content-Type"] == "image/png"
+    assert response["Cache-Control"] == "private, max-age=3600"
