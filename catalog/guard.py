@@ -117,25 +117,30 @@ def global_hash_match(*, pdq: str, phash: str) -> GuardMatch | None:
     return GuardMatch(signal=signal, entry_id=pk, distance=distance)
 
 
+# Each query descriptor takes its nearest indexed descriptors; the owners with most votes win.
 _VOTES_SQL = """
-SELECT k.entry_id, count(*) AS votes
+SELECT k.{owner}, count(*) AS votes
 FROM unnest(%(descriptors)s::bit(256)[]) AS q(descriptor)
 CROSS JOIN LATERAL (
-  SELECT entry_id, descriptor <~> q.descriptor AS distance FROM catalog_registrykeypoint
+  SELECT {owner}, descriptor <~> q.descriptor AS distance FROM {table}
   ORDER BY descriptor <~> q.descriptor LIMIT %(neighbours)s
 ) AS k
 WHERE k.distance <= %(max_bits)s
-GROUP BY k.entry_id ORDER BY votes DESC, k.entry_id LIMIT %(candidates)s
+GROUP BY k.{owner} ORDER BY votes DESC, k.{owner} LIMIT %(candidates)s
 """
 
 
-def local_feature_candidates(descriptors: list[str]) -> list[int]:
+def _keypoint_votes(
+    descriptors: list[str], *, table: str, owner: str, ef_search: int | None = None
+) -> list[int]:
+    """Ids (`owner` column of the keypoint `table`) most voted for by `descriptors`."""
     if not descriptors:
         return []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [KEYPOINT_EF_SEARCH])
+        if ef_search is not None:
+            cursor.execute("SET LOCAL hnsw.ef_search = %s", [ef_search])
         cursor.execute(
-            _VOTES_SQL,
+            _VOTES_SQL.format(table=table, owner=owner),
             {
                 "descriptors": descriptors,
                 "neighbours": KEYPOINT_NEIGHBOURS,
@@ -144,6 +149,16 @@ def local_feature_candidates(descriptors: list[str]) -> list[int]:
             },
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def local_feature_candidates(descriptors: list[str]) -> list[int]:
+    """Registry entries most voted for by a query image's descriptors."""
+    return _keypoint_votes(
+        descriptors,
+        table="catalog_registrykeypoint",
+        owner="entry_id",
+        ef_search=KEYPOINT_EF_SEARCH,
+    )
 
 
 def is_verified(match: fingerprints.GeometricMatch | None) -> bool:
@@ -192,11 +207,14 @@ def catalog_images_matching(*, entry: GeneratedImage) -> list[tuple[ProductImage
     )
     found = []
     for image in by_distance:
+        # Images without stored hashes give NULL distances (None): they match by sha256 only.
+        pdq_bits = min(
+            (d for d in (image.pdq_bits, image.mirror_bits) if d is not None), default=None
+        )
         if image.sha256 == entry.sha256:
             match = GuardMatch(signal="sha256", entry_id=entry.pk, distance=0)
-        elif min(image.pdq_bits or 999, image.mirror_bits or 999) <= bits["pdq"]:
-            distance = min(image.pdq_bits or 999, image.mirror_bits or 999)
-            match = GuardMatch(signal="pdq", entry_id=entry.pk, distance=distance)
+        elif pdq_bits is not None and pdq_bits <= bits["pdq"]:
+            match = GuardMatch(signal="pdq", entry_id=entry.pk, distance=pdq_bits)
         else:
             match = GuardMatch(signal="phash", entry_id=entry.pk, distance=image.phash_bits)
         found.append((image, match))
@@ -208,35 +226,14 @@ def catalog_images_matching(*, entry: GeneratedImage) -> list[tuple[ProductImage
     return found
 
 
-_CATALOG_VOTES_SQL = """
-SELECT k.image_id, count(*) AS votes
-FROM unnest(%(descriptors)s::bit(256)[]) AS q(descriptor)
-CROSS JOIN LATERAL (
-  SELECT image_id, descriptor <~> q.descriptor AS distance FROM catalog_productimagekeypoint
-  ORDER BY descriptor <~> q.descriptor LIMIT %(neighbours)s
-) AS k
-WHERE k.distance <= %(max_bits)s
-GROUP BY k.image_id ORDER BY votes DESC, k.image_id LIMIT %(candidates)s
-"""
-
-
 def _catalog_crops_of(entry: GeneratedImage, *, exclude: set[int]):
     """The reverse of `local_feature_match`: the entry's keypoints vote for catalog images,
     whose own features (computed from their file) are verified against the entry."""
-    descriptors = list(entry.keypoints.values_list("descriptor", flat=True))
-    if not descriptors or not entry.features:
+    if not entry.features:
         return
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CATALOG_VOTES_SQL,
-            {
-                "descriptors": descriptors,
-                "neighbours": KEYPOINT_NEIGHBOURS,
-                "max_bits": KEYPOINT_MATCH_BITS,
-                "candidates": CANDIDATES,
-            },
-        )
-        candidates = [row[0] for row in cursor.fetchall() if row[0] not in exclude]
+    descriptors = list(entry.keypoints.values_list("descriptor", flat=True))
+    voted = _keypoint_votes(descriptors, table="catalog_productimagekeypoint", owner="image_id")
+    candidates = [pk for pk in voted if pk not in exclude]
     references = fingerprints.load_features(bytes(entry.features)).values()
     passed = ProductImage.objects.filter(
         pk__in=candidates, guard_status=ProductImage.GuardStatus.PASSED

@@ -8,7 +8,7 @@ from PIL import Image
 from catalog.models import GuardRelease, ProductImage
 from catalog.selectors import products_searchable
 from catalog.services import product_image_create
-from tests.catalog.guard_helpers import EDITS, register_as_generated
+from tests.catalog.guard_helpers import EDITS, encoded, register_as_generated
 from tests.conftest import dataset_photos
 from tests.factories import MerchantFactory, ProductFactory, UserFactory
 
@@ -32,6 +32,18 @@ def test_registering_a_generated_image_quarantines_matching_catalog_images(run_j
     assert not products_searchable().filter(pk=product.pk).exists()
     unrelated.refresh_from_db()
     assert unrelated.guard_status == "passed"
+
+
+def test_an_identical_picture_in_other_bytes_is_quarantined_by_its_pdq_distance_of_zero(run_jobs):
+    photo = dataset_photos(1)[0]
+    as_png = product_image_create(product=ProductFactory(), data=encoded(Image.open(photo), "PNG"))
+
+    register_as_generated(photo, MerchantFactory())
+    run_jobs()
+
+    as_png.refresh_from_db()
+    assert as_png.guard_status == "quarantined"
+    assert "PDQ hash 0 of 256 bits away" in as_png.guard_reason
 
 
 def test_a_catalog_photo_that_is_a_crop_of_a_new_generated_image_is_quarantined(run_jobs):
