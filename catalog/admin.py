@@ -5,8 +5,6 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
-from catalog.guard import image_guard_check
-from catalog.images import inspect_image
 from catalog.models import (
     Category,
     GeneratedImage,
@@ -17,7 +15,7 @@ from catalog.models import (
     ProductImage,
 )
 from catalog.selectors import merchant_of_user
-from catalog.services import generated_image_refusal, product_image_create, product_image_release
+from catalog.services import product_image_admit, product_image_create, product_image_release
 
 
 class ProductImageForm(forms.ModelForm):
@@ -38,10 +36,7 @@ class ProductImageForm(forms.ModelForm):
         data = upload.read()
         upload.seek(0)
         # The same checks as every other way in, so their errors show on the field.
-        inspected = inspect_image(data)
-        verdict = image_guard_check(data=data, image=inspected.image, sha256=inspected.sha256)
-        if verdict.match:
-            raise generated_image_refusal(verdict.match, merchant=self.merchant)
+        product_image_admit(data=data, merchant=self.merchant)
         return upload
 
 
@@ -132,14 +127,8 @@ class MerchantAdmin(admin.ModelAdmin):
     inlines = [MerchantMembershipInline]
 
 
-@admin.register(ProductImage)
-class ProductImageAdmin(admin.ModelAdmin):
-    """Staff review of the guard's quarantines."""
-
-    list_display = ["__str__", "guard_status", "guard_reason", "guard_match", "created_at"]
-    list_filter = ["guard_status"]
-    fields = ["product", "file", "guard_status", "guard_reason", "guard_match", "sha256"]
-    readonly_fields = fields
+class StaffReadOnlyAdmin(admin.ModelAdmin):
+    """Staff (superusers) may look; rows are written only by catalog services."""
 
     def has_module_permission(self, request):
         return request.user.is_superuser
@@ -152,6 +141,16 @@ class ProductImageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ProductImage)
+class ProductImageAdmin(StaffReadOnlyAdmin):
+    """Staff review of the guard's quarantines."""
+
+    list_display = ["__str__", "guard_status", "guard_reason", "guard_match", "created_at"]
+    list_filter = ["guard_status"]
+    fields = ["product", "file", "guard_status", "guard_reason", "guard_match", "sha256"]
+    readonly_fields = fields
 
 
 class GuardReleaseForm(forms.ModelForm):
@@ -201,7 +200,7 @@ class GuardReleaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(GeneratedImage)
-class GeneratedImageAdmin(admin.ModelAdmin):
+class GeneratedImageAdmin(StaffReadOnlyAdmin):
     """The registry, read-only: rows are written only by the registration service."""
 
     list_display = ["pk", "merchant", "prompt", "seed", "model_identity", "created_at"]
@@ -209,15 +208,3 @@ class GeneratedImageAdmin(admin.ModelAdmin):
     fields += ["fidelity", "sha256", "width", "height", "created_at"]
     readonly_fields = fields
     list_filter = ["merchant"]
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from catalog import fingerprints
-from catalog.guard import GuardMatch, catalog_images_matching, image_guard_check
-from catalog.images import inspect_image
+from catalog.guard import GuardMatch, GuardVerdict, catalog_images_matching, image_guard_check
+from catalog.images import InspectedImage, inspect_image
 from catalog.models import (
     Category,
     GeneratedImage,
@@ -108,6 +108,31 @@ def product_create(
     )
 
 
+def _inspect_and_guard(data: bytes) -> tuple[InspectedImage, GuardVerdict]:
+    inspected = inspect_image(data)
+    verdict = image_guard_check(data=data, image=inspected.image, sha256=inspected.sha256)
+    return inspected, verdict
+
+
+def product_image_admit(
+    *, data: bytes, merchant: Merchant | None
+) -> tuple[InspectedImage, GuardVerdict]:
+    """Every check an image passes before it may enter the catalog; raises ValidationError.
+
+    `merchant` is the shop it is for: a refusal names the registry entry only to its owner.
+    """
+    inspected, verdict = _inspect_and_guard(data)
+    if verdict.match:
+        raise generated_image_refusal(verdict.match, merchant=merchant)
+    return inspected, verdict
+
+
+def _keypoints_store(image: ProductImage, verdict: GuardVerdict) -> None:
+    ProductImageKeypoint.objects.bulk_create(
+        ProductImageKeypoint(image=image, descriptor=bits) for bits in verdict.keypoints
+    )
+
+
 def product_image_create(*, product: Product, data: bytes, position: int = 0) -> ProductImage:
     """Check `data` and attach it to `product`.
 
@@ -115,10 +140,7 @@ def product_image_create(*, product: Product, data: bytes, position: int = 0) ->
     provenance guard refuses. The embedding job is announced only once the row is committed, so
     a worker never sees a half-written image.
     """
-    inspected = inspect_image(data)
-    verdict = image_guard_check(data=data, image=inspected.image, sha256=inspected.sha256)
-    if verdict.match:
-        raise generated_image_refusal(verdict.match, merchant=product.merchant)
+    inspected, verdict = product_image_admit(data=data, merchant=product.merchant)
     image = ProductImage(
         product=product,
         sha256=inspected.sha256,
@@ -137,9 +159,7 @@ def product_image_create(*, product: Product, data: bytes, position: int = 0) ->
     try:
         with transaction.atomic():
             image.save()
-            ProductImageKeypoint.objects.bulk_create(
-                ProductImageKeypoint(image=image, descriptor=bits) for bits in verdict.keypoints
-            )
+            _keypoints_store(image, verdict)
     except Exception:
         if wrote_file:
             storage.delete(name)
@@ -287,13 +307,10 @@ def product_image_backfill_guard(*, image: ProductImage) -> bool:
     registry. Returns whether it was quarantined."""
     with image.file.open("rb") as fh:
         data = fh.read()
-    inspected = inspect_image(data)
-    verdict = image_guard_check(data=data, image=inspected.image, sha256=inspected.sha256)
+    _inspected, verdict = _inspect_and_guard(data)
     image.pdq, image.phash = verdict.pdq, verdict.phash
     image.save(update_fields=["pdq", "phash"])
-    ProductImageKeypoint.objects.bulk_create(
-        ProductImageKeypoint(image=image, descriptor=bits) for bits in verdict.keypoints
-    )
+    _keypoints_store(image, verdict)
     if verdict.match and image.guard_status == ProductImage.GuardStatus.PASSED:
         product_image_quarantine(image=image, match=verdict.match)
         return True
