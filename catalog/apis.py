@@ -4,29 +4,16 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from catalog.images import read_upload
 from catalog.models import Product
-from catalog.selectors import merchant_of_user
+from catalog.permissions import MerchantApiView
 from catalog.services import product_image_create
 
 
-class IsMerchantMember(BasePermission):
-    message = "Only a merchant's users may change its catalog."
-
-    def has_permission(self, request, view) -> bool:
-        return merchant_of_user(request.user) is not None
-
-
-class ProductImageUploadApi(APIView):
-    permission_classes = [IsMerchantMember]
+class ProductImageUploadApi(MerchantApiView):
     parser_classes = [MultiPartParser]
-
-    def get_authenticate_header(self, request):
-        return None  # 403 for anyone who is not a merchant's user, signed in or not
 
     @extend_schema(
         request=inline_serializer("ImageUpload", {"image": serializers.ImageField()}),
@@ -39,7 +26,7 @@ class ProductImageUploadApi(APIView):
         summary="Add a photo to your product (refused if it is a generated image)",
     )
     def post(self, request, pk: int):
-        product = get_object_or_404(Product, pk=pk, merchant=merchant_of_user(request.user))
+        product = get_object_or_404(Product, pk=pk, merchant=self.merchant)
         data = read_upload(request.FILES.get("image"))
         position = product.images.count()
         image = product_image_create(product=product, data=data, position=position)

@@ -6,12 +6,11 @@ from django.urls import reverse
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from catalog.models import ProductImage
-from catalog.selectors import merchant_of_user
+from catalog.permissions import MerchantApiView
 from creation import generators, selectors, services
-from creation.permissions import IsMerchantMember
+from creation.permissions import IsCreateMerchant
 from creation.serving import generated_image_response
 
 MAX_PROMPT = 1000
@@ -93,15 +92,8 @@ class CreateJobOutput(serializers.Serializer):
         return reverse("api-create-job", args=[job.pk])
 
 
-class MerchantApi(APIView):
-    permission_classes = [IsMerchantMember]
-
-    def get_authenticate_header(self, request):
-        return None  # not signed in is answered 403 like any non-merchant, not 401
-
-    @property
-    def merchant(self):
-        return merchant_of_user(self.request.user)
+class MerchantApi(MerchantApiView):
+    permission_classes = [IsCreateMerchant]
 
 
 class CreateJobListApi(MerchantApi):

@@ -3,18 +3,15 @@
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
 
+from catalog.permissions import IsMerchantMember
 from catalog.selectors import merchant_of_user
 
 NOT_A_MERCHANT = "Create mode is a merchant-only studio feature: sign in with a merchant account."
 
 
-class IsMerchantMember(BasePermission):
+class IsCreateMerchant(IsMerchantMember):
     message = NOT_A_MERCHANT
-
-    def has_permission(self, request, view) -> bool:
-        return merchant_of_user(request.user) is not None
 
 
 def merchant_required(view):
