@@ -1,5 +1,6 @@
 """Who may use merchant-only API endpoints: users of a merchant, nobody else (403)."""
 
+from rest_framework import exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.views import APIView
 
@@ -20,6 +21,10 @@ class MerchantApiView(APIView):
 
     def get_authenticate_header(self, request):
         return None  # not signed in is answered 403 like any non-merchant, not 401
+
+    def permission_denied(self, request, message=None, code=None):
+        # Signed in or not, the answer names what is missing: a merchant's account.
+        raise exceptions.PermissionDenied(detail=message, code=code)
 
     @property
     def merchant(self):

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", include("catalog.api_urls")),
     path("api/v1/", include("creation.api_urls")),
     path("create/", include("creation.urls")),
+    path("studio/", include("creation.studio_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("retrieval.urls")),

@@ -53,3 +53,39 @@ class CreateJob(models.Model):
         if self.status == self.Status.SUCCEEDED:
             return 1.0
         return self.steps_done / self.steps_total if self.steps_total else 0.0
+
+
+class Board(models.Model):
+    """A merchant's named collection of concepts kept as design briefs (private to the merchant)."""
+
+    NAME_MAX = 120
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="boards")
+    name = models.CharField(max_length=NAME_MAX)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    concepts = models.ManyToManyField(GeneratedImage, through="BoardConcept", related_name="+")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="board_name_unique_per_shop")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BoardConcept(models.Model):
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="entries")
+    concept = models.ForeignKey(GeneratedImage, on_delete=models.CASCADE, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["board", "concept"], name="board_concept_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"Concept #{self.concept_id} on board #{self.board_id}"

@@ -1,9 +1,10 @@
 """Reads for create mode, always scoped to one merchant (another merchant's rows are 404)."""
 
+from django.db.models import Count
 from django.shortcuts import get_object_or_404
 
 from catalog.models import GeneratedImage, Merchant
-from creation.models import CreateJob
+from creation.models import Board, CreateJob
 
 
 def create_job_get(*, merchant: Merchant, pk: int) -> CreateJob:
@@ -16,3 +17,26 @@ def create_jobs_of(*, merchant: Merchant):
 
 def generated_image_get(*, merchant: Merchant, pk: int) -> GeneratedImage:
     return get_object_or_404(GeneratedImage, pk=pk, merchant=merchant)
+
+
+def concepts_of(*, merchant: Merchant):
+    """The merchant's generated concepts, newest first, with what provenance needs."""
+    return GeneratedImage.objects.filter(merchant=merchant).select_related("source_image__product")
+
+
+def concept_get(*, merchant: Merchant, pk: int) -> GeneratedImage:
+    return get_object_or_404(concepts_of(merchant=merchant), pk=pk)
+
+
+def boards_of(*, merchant: Merchant):
+    return Board.objects.filter(merchant=merchant).annotate(concept_count=Count("entries"))
+
+
+def board_get(*, merchant: Merchant, pk: int) -> Board:
+    return get_object_or_404(boards_of(merchant=merchant), pk=pk)
+
+
+def board_concepts(*, board: Board) -> list[GeneratedImage]:
+    """The board's concepts in the order they were saved."""
+    entries = board.entries.select_related("concept__source_image__product")
+    return [entry.concept for entry in entries]

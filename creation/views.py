@@ -68,7 +68,12 @@ def create_page(request, merchant):
 @merchant_required
 def job_page(request, merchant, pk: int):
     job = selectors.create_job_get(merchant=merchant, pk=pk)
-    return render(request, "creation/job.html", {"job": job})
+    context = {
+        "job": job,
+        "concepts": job.images.select_related("source_image__product").order_by("pk"),
+        "boards": selectors.boards_of(merchant=merchant),
+    }
+    return render(request, "creation/job.html", context)
 
 
 @require_POST

@@ -15,6 +15,8 @@ class SearchFilters:
     price_min: Decimal | None = None
     price_max: Decimal | None = None
     in_stock: bool = False
+    # Never a shopper parameter: the studio uses it to find a merchant's own source product.
+    merchant_id: int | None = None
 
     def products(self) -> ProductQuerySet:
         """Searchable products (the strict-fidelity rule) that pass these filters."""
@@ -27,4 +29,6 @@ class SearchFilters:
             products = products.filter(price__lte=self.price_max)
         if self.in_stock:
             products = products.filter(stock_quantity__gt=0)
+        if self.merchant_id is not None:
+            products = products.filter(merchant_id=self.merchant_id)
         return products
