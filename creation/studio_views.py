@@ -113,7 +113,12 @@ def concept_similar(request, merchant, pk: int):
     return render(
         request,
         "studio/concept_similar.html",
-        {"concept": concept, "real": page, "boards": selectors.boards_of(merchant=merchant)},
+        {
+            "concept": concept,
+            "real": page,
+            "merchant": merchant,
+            "boards": selectors.boards_of(merchant=merchant),
+        },
     )
 
 

@@ -15,13 +15,19 @@
         setTimeout(poll, 1500);  // a dropped request: try again, a little later
         return;
       }
-      bar.value = job.progress;
-      label.textContent = job.status;
-      if (job.error) { error.textContent = job.error; error.hidden = false; }
-      if (!FINISHED.includes(job.status)) { setTimeout(poll, 400); return; }
+      if (!FINISHED.includes(job.status)) {
+        bar.value = job.progress;
+        label.textContent = job.status;
+        setTimeout(poll, 400);
+        return;
+      }
+      // The tiles first, then the final status: "succeeded" means they are on the page.
       const html = await (await fetch(box.dataset.tilesUrl, {credentials: "same-origin"})).text();
       tiles.innerHTML = html;
       box.querySelectorAll("form.job-cancel").forEach(function (form) { form.remove(); });
+      if (job.error) { error.textContent = job.error; error.hidden = false; }
+      bar.value = job.progress;
+      label.textContent = job.status;
     }
     if (!FINISHED.includes(label.textContent.trim().toLowerCase())) poll();
   });
