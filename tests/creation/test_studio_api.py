@@ -381,3 +381,27 @@ def test_the_studio_is_in_the_openapi_schema_with_examples(client):
     assert {"InCatalog", "CloseVariation", "FromScratch"} <= set(examples)
     assert {"200", "202"} <= set(search["responses"])
     assert "/api/v1/studio/boards/{id}/export/" in schema["paths"]
+
+
+def test_a_merchant_token_opens_the_studio_api_and_a_shopper_gets_none(client, demo_merchant):
+    token_url = reverse("api-merchant-token")
+    user = merchant_user(demo_merchant)
+    UserFactory(username="shopper")
+
+    token = client.post(token_url, {"username": user.username, "password": "pw-for-tests"}).json()
+    shopper = client.post(token_url, {"username": "shopper", "password": "pw-for-tests"})
+    wrong = client.post(token_url, {"username": user.username, "password": "nope"})
+
+    assert token["merchant"] == "demo" and len(token["token"]) == 40
+    assert shopper.status_code == 403 and wrong.status_code == 400
+    response = client.post(
+        SEARCH,
+        {"q": "shirt", "fidelity": 1},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token['token']}",
+    )
+    assert response.status_code == 200 and response.json()["real"]
+    refused = client.post(
+        SEARCH, {"q": "shirt"}, content_type="application/json", HTTP_AUTHORIZATION="Token bad"
+    )
+    assert refused.status_code == 403

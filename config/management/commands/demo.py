@@ -45,7 +45,9 @@ class Command(BaseCommand):
         url = f"http://{host}:{port}/"
         self.stdout.write(
             self.style.SUCCESS(f"\nFidelis is running on {url}\n")
-            + f"Merchant admin: {url}admin/  login {DEMO_USER} / {DEMO_PASSWORD}\n"
+            + f"Merchant login: {DEMO_USER} / {DEMO_PASSWORD}\n"
+            + f"  studio (search to create): {url}studio/\n"
+            + f"  admin: {url}admin/   API docs: {url}api/docs/\n"
             + "Press Ctrl+C to stop.\n"
         )
         self._serve(host, port)
