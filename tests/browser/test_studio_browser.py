@@ -70,3 +70,16 @@ def test_demo_merchant_slides_to_half_fidelity_and_follows_a_concept_back_to_rea
     assert found.first.get_by_text("Real product", exact=True).is_visible()
     assert_no_broken_images(page)
     page.screenshot(path=tmp_path / "studio-find-real.png", full_page=True)
+
+
+def test_the_studio_fits_a_phone_screen(live_server, page, tmp_path):
+    _demo_merchant()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/admin/login/?next=/studio/")
+    page.get_by_label("Username").fill(DEMO_USER)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+
+    assert page.get_by_label("Fidelity").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=tmp_path / "studio-phone.png", full_page=True)

@@ -405,3 +405,20 @@ def test_a_merchant_token_opens_the_studio_api_and_a_shopper_gets_none(client, d
         SEARCH, {"q": "shirt"}, content_type="application/json", HTTP_AUTHORIZATION="Token bad"
     )
     assert refused.status_code == 403
+
+
+def test_a_studio_concept_can_never_be_uploaded_back_as_a_product_image(
+    studio_client, demo_merchant
+):
+    concept = make_concept(studio_client)
+    image = served(studio_client, concept["image_url"])
+    product = Product.objects.filter(merchant=demo_merchant).first()
+    images_before = product.images.count()
+
+    response = studio_client.post(
+        reverse("api-product-image-upload", args=[product.pk]), {"image": io.BytesIO(image)}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "generated_image"
+    assert product.images.count() == images_before
