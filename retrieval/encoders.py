@@ -35,8 +35,8 @@ RANDOM_PROFILES = {
     "bench": ("ViT-B-32", "int8"),
 }
 RANDOM_SEED = 0
-# Number format of the weights; "int8" runs the image tower on ONNX Runtime (onnx_image.py)
-# and the text tower in bf16.
+# Number format of the weights; "int8" runs both towers on ONNX Runtime with int8 weights
+# (onnx_int8.py; the rest of the model stays in bf16 for any tower it cannot export).
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.bfloat16}
 
 
@@ -44,7 +44,7 @@ PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.bfloa
 class EncoderSpec:
     architecture: str
     weights: str | None  # None: seeded random weights
-    precision: str = "fp32"  # "fp32", "bf16", or "int8" (int8 image tower, bf16 text tower)
+    precision: str = "fp32"  # "fp32", "bf16", or "int8" (both towers int8 on ONNX Runtime)
 
     @property
     def random_weights(self) -> bool:
@@ -92,13 +92,18 @@ class ClipEncoder:
             spec.architecture, pretrained=spec.weights
         )
         model.eval()
-        self.onnx_image_tower = None
+        self.onnx_image_tower = self.onnx_text_tower = None
         if spec.precision == "int8":
-            from retrieval.onnx_image import OnnxInt8ImageTower
+            from retrieval.onnx_int8 import OnnxInt8Tower, text_tower_supported
 
-            self.onnx_image_tower = OnnxInt8ImageTower(
-                model, identity=spec.identity, cache_dir=settings.VAR_DIR / "onnx"
+            cache = settings.VAR_DIR / "onnx"
+            self.onnx_image_tower = OnnxInt8Tower(
+                model, tower="image", identity=spec.identity, cache_dir=cache
             )
+            if text_tower_supported(model):
+                self.onnx_text_tower = OnnxInt8Tower(
+                    model, tower="text", identity=spec.identity, cache_dir=cache
+                )
         # Weights cast once: bf16 matmuls are 2-4x fp32 on these CPUs (autocast is slower).
         self.model = model.to(self.dtype)
         self.tokenizer = open_clip.get_tokenizer(spec.architecture)
@@ -139,6 +144,8 @@ class ClipEncoder:
         # after the last EOT never influences the result: cut it (77 -> ~5 tokens for a query).
         length = int(tokens.argmax(dim=-1).max()) + 1
         tokens = tokens[:, :length]
+        if self.onnx_text_tower is not None:
+            return _unit_rows(self.onnx_text_tower(tokens))
         x = model.token_embedding(tokens).to(self.dtype)
         x = x + model.positional_embedding[:length].to(self.dtype)
         x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])

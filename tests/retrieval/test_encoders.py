@@ -99,3 +99,27 @@ def test_int8_image_tower_stays_faithful_to_fp32(tiny, photos_pixels, settings, 
     assert list((tmp_path / "onnx").glob("*.onnx"))  # exported once, reused next time
     texts = tiny.encode_texts(["blue jeans"]), int8.encode_texts(["blue jeans"])
     assert float((texts[0] * texts[1]).sum()) >= 0.99
+
+
+def test_the_exported_text_tower_takes_any_length_and_matches_open_clip(tiny):
+    from retrieval.onnx_int8 import _TextTower
+
+    tower = _TextTower(tiny.model).eval()
+    texts = ["hat", "a navy linen shirt with long sleeves", "x " * 40]
+    with torch.inference_mode():
+        for text in texts:
+            tokens = tiny.tokenizer([text])
+            length = int(tokens.argmax(dim=-1).max()) + 1
+            expected = tiny.model.encode_text(tokens)
+            assert torch.allclose(tower(tokens[:, :length]), expected, atol=1e-5)
+
+
+def test_int8_text_tower_runs_on_onnx_runtime_close_to_fp32(tiny, settings, tmp_path):
+    settings.VAR_DIR = tmp_path
+    int8 = ClipEncoder(EncoderSpec("fidelis-tiny", None, "int8"))
+    texts = ["hat", "red summer dress", "a soft burgundy knitted winter dress with two pockets"]
+
+    cosines = (int8.encode_texts(texts) * tiny.encode_texts(texts)).sum(1)
+
+    assert int8.onnx_text_tower is not None and cosines.min() >= 0.99
+    assert len(list((tmp_path / "onnx").glob("text-tower-*.onnx"))) == 1
