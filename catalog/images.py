@@ -50,9 +50,11 @@ def read_upload(upload) -> bytes:
     return upload.read()
 
 
-def inspect_image(data: bytes) -> InspectedImage:
+def inspect_image(data: bytes, *, draft: tuple[int, int] | None = None) -> InspectedImage:
     """Validate `data` as a JPEG, PNG or WebP image within the size limits.
 
+    `draft`: a JPEG may be decoded at 1/2, 1/4 or 1/8 scale, down to about this size (for a
+    search that only needs a thumbnail); the whole file is still read, so damage is still found.
     Raises ValidationError with a machine-readable `code`.
     """
     if not data:
@@ -76,6 +78,8 @@ def inspect_image(data: bytes) -> InspectedImage:
                     f"{fmt} images are not supported: upload a JPEG, PNG or WebP.",
                     code="unsupported_format",
                 )
+            if draft is not None:
+                image.draft("RGB", draft)
             image.load()  # decodes every pixel: catches truncated and corrupt files
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own guard fired while reading the header: far beyond our pixel limit.

@@ -86,6 +86,10 @@ if os.environ.get("DATABASE_URL"):
 else:
     EMBEDDED_PGDATA = Path(os.environ.get("FIDELIS_PGDATA", VAR_DIR / "pgdata")).resolve()
     DATABASES = {"default": embedded_db.connection_settings(EMBEDDED_PGDATA, DATABASE_NAME)}
+# Keep connections between requests: opening one forks a PostgreSQL backend, which cost more
+# than a whole text search's queries (bench/search.py). Health checks drop broken ones.
+DATABASES["default"].setdefault("CONN_MAX_AGE", int(os.environ.get("FIDELIS_DB_CONN_MAX_AGE", 300)))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

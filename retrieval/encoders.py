@@ -123,7 +123,15 @@ class ClipEncoder:
         """Decode and preprocess one image to the model's input tensor."""
         image = Image.open(io.BytesIO(data) if isinstance(data, bytes) else data)
         # JPEG can decode at 1/2, 1/4 or 1/8 scale for free: big phone photos get much cheaper.
-        image.draft("RGB", (self.image_size, self.image_size))
+        image.draft("RGB", self.draft_size)
+        return self.pixels_of(image)
+
+    @property
+    def draft_size(self) -> tuple[int, int]:
+        return (self.image_size, self.image_size)
+
+    def pixels_of(self, image: Image.Image) -> torch.Tensor:
+        """Preprocess a decoded image to the model's input tensor."""
         return self.preprocess(image.convert("RGB"))
 
     @torch.inference_mode()

@@ -29,18 +29,23 @@ def _band(low: Decimal | None, high: Decimal | None) -> Q:
 
 
 def facet_counts(product_ids: Sequence[int]) -> dict:
-    matches = Product.objects.filter(pk__in=product_ids).order_by()
-    categories = (
-        matches.exclude(category=None)
+    """Category and price-band counts of `product_ids`, in one grouped query."""
+    rows = (
+        Product.objects.filter(pk__any=product_ids)
+        .order_by()
         .values("category__slug", "category__name")
-        .annotate(count=Count("pk"))
-        .order_by("-count", "category__slug")
+        .annotate(
+            count=Count("pk"),
+            **{
+                f"band{i}": Count("pk", filter=_band(low, high))
+                for i, (_, low, high) in enumerate(PRICE_BANDS)
+            },
+        )
     )
-    bands = matches.aggregate(
-        **{
-            f"band{i}": Count("pk", filter=_band(low, high))
-            for i, (_, low, high) in enumerate(PRICE_BANDS)
-        }
+    rows = list(rows)
+    categories = sorted(
+        (row for row in rows if row["category__slug"] is not None),
+        key=lambda row: (-row["count"], row["category__slug"]),
     )
     return {
         "categories": [
@@ -52,7 +57,7 @@ def facet_counts(product_ids: Sequence[int]) -> dict:
                 "label": label,
                 "min": None if low is None else str(low),
                 "max": None if high is None else str(high),
-                "count": bands[f"band{i}"],
+                "count": sum(row[f"band{i}"] for row in rows),
             }
             for i, (label, low, high) in enumerate(PRICE_BANDS)
         ],

@@ -19,8 +19,8 @@ from catalog.models import Category, ProductQuerySet
 # Keyword matches kept per query (ranked by ts_rank), twice the vector half's candidates.
 KEYWORD_LIMIT = 200
 # Matches read for ranking: ranking every row of a word that 20% of a 100k catalog contains
-# took 176 ms; a capped read keeps the keyword half near 10 ms (bench/search.py).
-KEYWORD_SCAN_LIMIT = 1000
+# took 176 ms; reading 1,000 took 13-15 ms, 300 took 7 ms (bench/search.py).
+KEYWORD_SCAN_LIMIT = 300
 # Trigram prefilter for typo candidates: "tshrit" vs "tshirt" is 0.27.
 TRIGRAM_THRESHOLD = 0.2
 _WORD = re.compile(r"[\w-]+")
@@ -62,12 +62,18 @@ def keyword_ranking(query: str, products: ProductQuerySet) -> list[int]:
     Products matching every word come first; products matching some words follow when there
     are fewer than KEYWORD_LIMIT of the former.
     """
-    # An exact SKU is the strongest keyword signal there is: it ranks first.
-    ranked = list(
-        products.annotate(sku_upper=Upper("sku"))  # served by the product_sku_upper index
-        .filter(sku_upper=query.strip().upper())
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    # An exact SKU is the strongest keyword signal there is: it ranks first. A SKU is one
+    # token, so a query of several words skips the lookup.
+    token = query.strip().upper()
+    ranked = (
+        list(
+            products.annotate(sku_upper=Upper("sku"))  # served by the product_sku_upper index
+            .filter(sku_upper=token)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if token and not any(ch.isspace() for ch in token)
+        else []
     )
     words = correct_spelling(query)
     if not words:

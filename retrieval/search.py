@@ -9,11 +9,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
-
 from catalog.images import inspect_image
 from catalog.models import Product
-from catalog.selectors import product_images_shown, products_searchable
+from catalog.selectors import products_for_display, products_searchable
 from retrieval.encoders import get_encoder
 from retrieval.facets import facet_counts
 from retrieval.filters import SearchFilters
@@ -74,9 +72,10 @@ def products_search_photo(
     *, image_data: bytes, filters: SearchFilters, page: int = 1, page_size: int = PAGE_SIZE
 ) -> SearchPage:
     """Products whose best image is nearest to the photo. Raises ValidationError for bad images."""
-    inspect_image(image_data)
     encoder = get_encoder()
-    query_vector = encoder.encode_images(encoder.load_image(image_data)[None])[0]
+    # One decode, at the scale the encoder needs, both checks the photo and feeds the model.
+    photo = inspect_image(image_data, draft=encoder.draft_size)
+    query_vector = encoder.encode_images(encoder.pixels_of(photo.image)[None])[0]
     ranking = image_vector_ranking(query_vector, encoder=encoder, products=filters.products())
     return _page_of(_similarity_hits(ranking), page=page, page_size=page_size)
 
@@ -106,14 +105,9 @@ def _page_of(hits: list[FusedHit], *, page: int, page_size: int) -> SearchPage:
     if page > last_page:
         raise PageOutOfRange(page, last_page)
     shown = hits[(page - 1) * page_size : page * page_size]
-    products = (
+    products = products_for_display(
         Product.objects.filter(pk__in=[hit.product_id for hit in shown])
-        .select_related("category")
-        .prefetch_related(
-            Prefetch("images", queryset=product_images_shown(), to_attr="shown_images")
-        )
-        .in_bulk()
-    )
+    ).in_bulk()
     return SearchPage(
         hits=[SearchHit(products[h.product_id], h.score, h.signals) for h in shown],
         total=total,
