@@ -5,7 +5,8 @@
 On a throw-away database: 100,000 products with clustered synthetic 512-d vectors (real
 embeddings cluster; uniform random vectors have no neighbours worth the name), one image each,
 real photos for the encoders. Each stage is timed against a naive baseline in the same run:
-- text query encode: 77-token fp32 tower vs the tower cut after the end token, in bf16;
+- text query encode: 77-token fp32 tower vs the tower cut after the end token, in the
+  profile's precision (int8 on ONNX Runtime);
 - database query alone (HNSW + filters + the strict-fidelity rule) vs an exact scan, and
   recall@10 of the HNSW answer against the exact one on the same data;
 - a whole HTTP text search (request to JSON) and a photo search vs one image encode;
@@ -94,7 +95,7 @@ def run(args) -> dict:
     )
     vectors = build_catalog(args.products, encoder)
 
-    # --- text encode: 77-token fp32 baseline vs cut + bf16 -----------------------------------
+    # --- text encode: 77-token fp32 baseline vs cut, in the profile precision ----------------
     baseline_model = _fp32_copy(encoder.model)
     tokens77 = encoder.tokenizer(QUERIES)
     with torch.inference_mode():
@@ -102,7 +103,7 @@ def run(args) -> dict:
         cut_fp32 = _encode_cut(baseline_model, tokens77)
     max_abs_diff = float((full - cut_fp32).abs().max())
     fast = encoder.encode_texts(QUERIES)
-    bf16_cos = float((fast * full.numpy()).sum(1).min())
+    fast_cos = float((fast * full.numpy()).sum(1).min())
 
     def baseline_encode(i):
         with torch.inference_mode():
@@ -131,16 +132,17 @@ def run(args) -> dict:
                 q, encoder=encoder, products=filters.products(), limit=limit
             )
 
-    for q in query_vectors[:5]:
-        hnsw(q), exact(q)  # warm caches
-    db_ms, recalls = [], []
+    # Recall first, then each timing in its own loop: an exact scan between two HNSW queries
+    # pushes the index out of shared buffers, which a live service never does.
+    recalls = []
     for q in query_vectors:
-        samples, found = timed(lambda q=q: hnsw(q), 1)
-        db_ms.append(samples[0])
         truth = {pid for pid, _ in exact(q)}
-        recalls.append(len(truth & {pid for pid, _ in found}) / len(truth))
-    db200_ms = [timed(lambda q=q: hnsw(q, 200), 1)[0][0] for q in query_vectors[:50]]
+        recalls.append(len(truth & {pid for pid, _ in hnsw(q)}) / len(truth))
     exact_ms = [timed(lambda q=q: exact(q), 1)[0][0] for q in query_vectors[:30]]
+    for q in query_vectors[:20]:
+        hnsw(q)  # warm the index again
+    db_ms = [timed(lambda q=q: hnsw(q), 1)[0][0] for q in query_vectors]
+    db200_ms = [timed(lambda q=q: hnsw(q, 200), 1)[0][0] for q in query_vectors[:50]]
 
     # --- whole HTTP searches ------------------------------------------------------------------
     client = Client()
@@ -173,7 +175,7 @@ def run(args) -> dict:
         "text_encode_p95_ms": round(percentile(fast_enc, 95), 2),
         "text_encode_baseline_p50_ms": round(median(base_enc), 2),
         "text_encode_max_abs_diff": max_abs_diff,
-        "text_encode_bf16_min_cosine": round(bf16_cos, 5),
+        "text_encode_min_cosine_vs_fp32": round(fast_cos, 5),
         "db_query_p50_ms": round(median(db_ms), 2),
         "db_query_p95_ms": round(percentile(db_ms, 95), 2),
         "db_query_200_candidates_p50_ms": round(median(db200_ms), 2),
@@ -195,9 +197,13 @@ def run(args) -> dict:
                 f"{r['text_encode_baseline_p50_ms']}",
                 "",
             ),
-            ("text encode cut + bf16, p50 ms", f"{r['text_encode_p50_ms']}", "<= 6"),
+            (
+                f"text encode cut + {encoder.spec.precision}, p50 ms",
+                f"{r['text_encode_p50_ms']}",
+                "<= 6",
+            ),
             ("  cut vs 77 tokens, max abs diff", f"{r['text_encode_max_abs_diff']:.1e}", "~0"),
-            ("  bf16 vs fp32, min cosine", f"{r['text_encode_bf16_min_cosine']}", ""),
+            ("  vs fp32, min cosine", f"{r['text_encode_min_cosine_vs_fp32']}", ""),
             ("db exact scan (baseline), p50 ms", f"{r['db_query_baseline_p50_ms']}", ""),
             ("db HNSW+filters+strict rule top-10, p50 ms", f"{r['db_query_p50_ms']}", "<= 5"),
             ("db HNSW top-200 candidates, p50 ms", f"{r['db_query_200_candidates_p50_ms']}", ""),
