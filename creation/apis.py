@@ -168,6 +168,4 @@ class GeneratedImageFileApi(MerchantApi):
 
     @extend_schema(responses={(200, "image/png"): bytes}, summary="A generated image's file")
     def get(self, request, pk: int):
-        return generated_image_response(
-            selectors.generated_image_get(merchant=self.merchant, pk=pk)
-        )
+        return generated_image_response(selectors.concept_get(merchant=self.merchant, pk=pk))

@@ -15,16 +15,20 @@ def create_jobs_of(*, merchant: Merchant):
     return CreateJob.objects.filter(merchant=merchant).prefetch_related("images")[:50]
 
 
-def generated_image_get(*, merchant: Merchant, pk: int) -> GeneratedImage:
-    return get_object_or_404(GeneratedImage, pk=pk, merchant=merchant)
-
-
 def concepts_of(*, merchant: Merchant):
-    """The merchant's generated concepts, newest first, with what provenance needs."""
-    return GeneratedImage.objects.filter(merchant=merchant).select_related("source_image__product")
+    """The merchant's generated concepts, newest first, with what provenance needs.
+
+    A registry row whose bytes were never stored (the process died between the two) is left out.
+    """
+    return (
+        GeneratedImage.objects.filter(merchant=merchant)
+        .exclude(file="")
+        .select_related("source_image__product")
+    )
 
 
 def concept_get(*, merchant: Merchant, pk: int) -> GeneratedImage:
+    """One of the merchant's generated images; another merchant's is a 404."""
     return get_object_or_404(concepts_of(merchant=merchant), pk=pk)
 
 
@@ -38,5 +42,7 @@ def board_get(*, merchant: Merchant, pk: int) -> Board:
 
 def board_concepts(*, board: Board) -> list[GeneratedImage]:
     """The board's concepts in the order they were saved."""
-    entries = board.entries.select_related("concept__source_image__product")
+    entries = board.entries.exclude(concept__file="").select_related(
+        "concept__source_image__product"
+    )
     return [entry.concept for entry in entries]

@@ -90,4 +90,4 @@ def job_cancel(request, merchant, pk: int):
 @merchant_required
 def image_file(request, merchant, pk: int):
     """A generated image, only for its own merchant: never a public media URL."""
-    return generated_image_response(selectors.generated_image_get(merchant=merchant, pk=pk))
+    return generated_image_response(selectors.concept_get(merchant=merchant, pk=pk))

@@ -422,3 +422,13 @@ def test_a_studio_concept_can_never_be_uploaded_back_as_a_product_image(
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "generated_image"
     assert product.images.count() == images_before
+
+
+def test_a_registered_concept_whose_bytes_were_never_stored_is_not_served(studio_client):
+    concept = make_concept(studio_client)
+    # What a crash between "register" and "store" leaves behind: the row, no file.
+    GeneratedImage.objects.filter(pk=concept["id"]).update(file="")
+
+    assert studio_client.get(concept["image_url"]).status_code == 404
+    assert studio_client.get(concept["find_real_url"]).status_code == 404
+    assert studio_client.get(reverse("api-studio-concepts")).json() == []
