@@ -16,6 +16,9 @@ def pytest_configure(config):
     # pytest-django has loaded the settings but opened no connection yet.
     if settings.EMBEDDED_PGDATA:
         embedded_db.start(settings.EMBEDDED_PGDATA, settings.DATABASE_NAME)
+    # Threads of the live server and of the in-process workers would keep their connections
+    # (CONN_MAX_AGE) and stop the test database from being dropped at the end.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture(autouse=True)
