@@ -70,7 +70,9 @@ class GeneratedImageOutput(serializers.Serializer):
         return reverse("api-create-image", args=[image.pk])
 
 
-class CreateJobOutput(serializers.Serializer):
+class JobProgressOutput(serializers.Serializer):
+    """What every view of a create job shows: where it is and what it makes."""
+
     id = serializers.IntegerField()
     status = serializers.CharField()
     progress = serializers.FloatField(help_text="0..1, per denoising step")
@@ -78,15 +80,18 @@ class CreateJobOutput(serializers.Serializer):
     steps_total = serializers.IntegerField()
     error = serializers.CharField()
     prompt = serializers.CharField()
-    seed = serializers.IntegerField()
     kind = serializers.SerializerMethodField()
     fidelity = serializers.FloatField(allow_null=True)
-    strength = serializers.FloatField(allow_null=True)
-    images = GeneratedImageOutput(many=True)
-    url = serializers.SerializerMethodField()
 
     def get_kind(self, job) -> str:
         return "image_to_image" if job.source_image_id else "text_to_image"
+
+
+class CreateJobOutput(JobProgressOutput):
+    seed = serializers.IntegerField()
+    strength = serializers.FloatField(allow_null=True)
+    images = GeneratedImageOutput(many=True)
+    url = serializers.SerializerMethodField()
 
     def get_url(self, job) -> str:
         return reverse("api-create-job", args=[job.pk])

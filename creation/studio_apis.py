@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from catalog.images import read_upload
 from catalog.permissions import MerchantApiView
 from creation import boards, selectors, services, studio
+from creation.apis import JobProgressOutput
 from creation.models import Board
 from creation.permissions import IsCreateMerchant
 from retrieval.apis import FILTER_PARAMETERS, ProductOutput
@@ -75,25 +76,14 @@ class ConceptTileOutput(serializers.Serializer):
         return boards.concept_provenance(concept)
 
 
-class StudioJobOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    progress = serializers.FloatField(help_text="0..1, per denoising step")
-    steps_done = serializers.IntegerField()
-    steps_total = serializers.IntegerField()
-    error = serializers.CharField()
-    prompt = serializers.CharField()
-    fidelity = serializers.FloatField()
-    stop = serializers.SerializerMethodField()
-    kind = serializers.SerializerMethodField()
+class StudioJobOutput(JobProgressOutput):
+    stop = serializers.SerializerMethodField(help_text="The slider stop nearest the fidelity.")
     concepts = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
 
-    def get_stop(self, job) -> str:
-        return studio.stop_label(job.fidelity)
-
-    def get_kind(self, job) -> str:
-        return "image_to_image" if job.source_image_id else "text_to_image"
+    def get_stop(self, job) -> str | None:
+        # A job started from the create form without a source has no fidelity.
+        return None if job.fidelity is None else studio.stop_label(job.fidelity)
 
     def get_concepts(self, job) -> list[dict]:
         concepts = job.images.select_related("source_image__product").order_by("pk")

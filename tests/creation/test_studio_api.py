@@ -432,3 +432,13 @@ def test_a_registered_concept_whose_bytes_were_never_stored_is_not_served(studio
     assert studio_client.get(concept["image_url"]).status_code == 404
     assert studio_client.get(concept["find_real_url"]).status_code == 404
     assert studio_client.get(reverse("api-studio-concepts")).json() == []
+
+
+def test_the_studio_follows_a_job_started_from_the_create_form_too(studio_client):
+    job = studio_client.post(
+        reverse("api-create-jobs"), {"prompt": "a hat", "steps": 1}, "application/json"
+    ).json()
+
+    body = studio_client.get(reverse("api-studio-job", args=[job["id"]])).json()
+
+    assert body["fidelity"] is None and body["stop"] is None and body["kind"] == "text_to_image"
