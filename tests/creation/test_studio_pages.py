@@ -175,3 +175,16 @@ def test_another_merchant_gets_404_on_the_demo_shops_concepts_and_boards(client,
         assert getattr(client, method)(url).status_code == 404, (method, url)
     assert "Ours" not in client.get(reverse("studio:boards")).content.decode()
     assert Board.objects.get().entries.count() == 1
+
+
+def test_a_merchant_opens_its_own_product_in_the_studio(studio_client, demo_merchant, rival):
+    own = demo_merchant.products.first()
+    theirs = rival.products.first()
+
+    own_page = studio_client.get(f"/products/{own.pk}/{own.slug}/").content.decode()
+    their_page = studio_client.get(f"/products/{theirs.pk}/{theirs.slug}/").content.decode()
+
+    link = f"{STUDIO}?product={own.pk}&amp;fidelity=0.7"
+    assert link in own_page and "Vary this product in the studio" not in their_page
+    prefilled = studio_client.get(f"{STUDIO}?product={own.pk}&fidelity=0.7").content.decode()
+    assert f'value="{own.pk}"' in prefilled and 'value="0.7"' in prefilled
