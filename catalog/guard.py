@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from pgvector.django import HammingDistance
 from PIL import Image
 
@@ -88,7 +88,14 @@ def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardV
     pdq, phash = fingerprints.global_hashes(rgb)
     # Local features are computed even when a global hash matched: a passed image keeps them.
     query = fingerprints.orientation(rgb.convert("L"))
-    match = global_hash_match(pdq=pdq, phash=phash) or local_feature_match(query)
+    seen = ImageSeen(sha256=sha256, pdq=pdq, phash=phash, query=query)
+    match = global_hash_match(pdq=pdq, phash=phash)
+    if match is not None and is_its_real_source(seen, match):
+        match = None
+    if match is None:
+        match = local_feature_match(query)
+        if match is not None and is_its_real_source(seen, match):
+            match = None
     return GuardVerdict(match, pdq=pdq, phash=phash, keypoints=query.indexed)
 
 
@@ -187,6 +194,54 @@ def local_feature_match(query: fingerprints.Orientation) -> GuardMatch | None:
     return best
 
 
+@dataclass(frozen=True)
+class ImageSeen:
+    """What the guard knows of an image it checks (an upload, or a catalog image)."""
+
+    sha256: str
+    pdq: str | None
+    phash: str | None
+    query: fingerprints.Orientation | None = None  # local features, when computed
+
+
+def is_its_real_source(seen: ImageSeen, match: GuardMatch) -> bool:
+    """Whether `seen` is the real product photo an image-to-image concept was made from.
+
+    A close variation (high fidelity) looks like its source: without this rule, making one
+    would quarantine the merchant's real photo and refuse it on every later upload. The photo
+    (or a copy of it) is strictly closer to the source than to the concept; the concept itself,
+    or a copy of it, is at least as close to the concept. Ties go to the guard.
+    """
+    if match.entry_id is None or match.signal == "sha256":
+        return False
+    source_id = GeneratedImage.objects.filter(pk=match.entry_id).values("source_image_id")
+    source = (
+        ProductImage.objects.filter(pk=Subquery(source_id))
+        .only("sha256", "pdq", "phash", "file")
+        .first()
+    )
+    if source is None:
+        return False
+    if source.sha256 == seen.sha256:
+        return True
+    if match.signal == "pdq" and source.pdq and seen.pdq:
+        return _hamming(source.pdq, seen.pdq) < match.distance
+    if match.signal == "phash" and source.phash and seen.phash:
+        return _hamming(source.phash, seen.phash) < match.distance
+    if match.signal == "local_features" and seen.query is not None:
+        with source.file.open("rb") as fh:
+            decoded = Image.open(fh)
+            decoded.load()
+        gray = fingerprints.normalised(decoded.convert("RGB")).convert("L")
+        found = fingerprints.geometric_match(seen.query, fingerprints.orientation(gray))
+        return is_verified(found) and found.inliers > match.distance
+    return False
+
+
+def _hamming(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=True))
+
+
 def catalog_images_matching(*, entry: GeneratedImage) -> list[tuple[ProductImage, GuardMatch]]:
     """Passed catalog images that match one registry entry: bytes, global hashes, or local
     features (a catalog photo that is a crop of the generated image)."""
@@ -219,11 +274,20 @@ def catalog_images_matching(*, entry: GeneratedImage) -> list[tuple[ProductImage
             match = GuardMatch(signal="phash", entry_id=entry.pk, distance=image.phash_bits)
         found.append((image, match))
     found_ids = {image.pk for image, _ in found}
-    for image, inliers in _catalog_crops_of(entry, exclude=found_ids):
-        found.append(
-            (image, GuardMatch(signal="local_features", entry_id=entry.pk, distance=inliers))
+    for image, query, inliers in _catalog_crops_of(entry, exclude=found_ids):
+        match = GuardMatch(signal="local_features", entry_id=entry.pk, distance=inliers)
+        if not is_its_real_source(
+            ImageSeen(sha256=image.sha256, pdq=image.pdq, phash=image.phash, query=query), match
+        ):
+            found.append((image, match))
+    return [
+        (image, match)
+        for image, match in found
+        if match.signal == "local_features"  # checked above, with the image's local features
+        or not is_its_real_source(
+            ImageSeen(sha256=image.sha256, pdq=image.pdq, phash=image.phash), match
         )
-    return found
+    ]
 
 
 def _catalog_crops_of(entry: GeneratedImage, *, exclude: set[int]):
@@ -247,4 +311,4 @@ def _catalog_crops_of(entry: GeneratedImage, *, exclude: set[int]):
         matches = [fingerprints.geometric_match(query, reference) for reference in references]
         verified = [m for m in matches if is_verified(m)]
         if verified:
-            yield image, max(m.inliers for m in verified)
+            yield image, query, max(m.inliers for m in verified)
