@@ -143,6 +143,7 @@ class SimilarProductsApi(APIView):
 
 class ProductListApi(APIView):
     @extend_schema(
+        operation_id="v1_products_list",
         parameters=FILTER_PARAMETERS,
         responses=inline_serializer(
             "ProductPage",
