@@ -96,7 +96,7 @@ def run(args) -> dict:
     vectors = build_catalog(args.products, encoder)
 
     # --- text encode: 77-token fp32 baseline vs cut, in the profile precision ----------------
-    baseline_model = _fp32_copy(encoder.model)
+    baseline_model = _fp32_baseline(encoder)
     tokens77 = encoder.tokenizer(QUERIES)
     with torch.inference_mode():
         full = torch.nn.functional.normalize(baseline_model.encode_text(tokens77), dim=-1)
@@ -223,10 +223,16 @@ def _ok(response):
     return response
 
 
-def _fp32_copy(model):
-    import copy
+def _fp32_baseline(encoder):
+    """The same weights in fp32 torch (the app may have dropped its torch copy for ONNX)."""
+    import open_clip
+    import torch
 
-    return copy.deepcopy(model).float()
+    from retrieval.encoders import RANDOM_SEED
+
+    torch.manual_seed(RANDOM_SEED)
+    spec = encoder.spec
+    return open_clip.create_model(spec.architecture, pretrained=spec.weights).eval()
 
 
 def _encode_cut(model, tokens):

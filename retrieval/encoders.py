@@ -92,28 +92,32 @@ class ClipEncoder:
             spec.architecture, pretrained=spec.weights
         )
         model.eval()
-        self.onnx_image_tower = self.onnx_text_tower = None
+        self.tokenizer = open_clip.get_tokenizer(spec.architecture)
+        size = model.visual.image_size
+        self.image_size = size[0] if isinstance(size, tuple) else size
+        with torch.inference_mode():
+            self.dim = int(model.encode_text(self.tokenizer(["probe"])).shape[-1])
+        self.onnx_image_tower = self.onnx_text_tower = self.model = None
         if spec.precision == "int8":
-            from retrieval.onnx_int8 import OnnxInt8Tower, text_tower_supported
+            from retrieval.onnx_int8 import OnnxInt8Tower, export_once, text_tower_supported
 
             cache = settings.VAR_DIR / "onnx"
-            self.onnx_image_tower = OnnxInt8Tower(
-                model, tower="image", identity=spec.identity, cache_dir=cache
-            )
+            towers = {
+                "image": export_once(model, tower="image", identity=self.identity, cache_dir=cache)
+            }
             if text_tower_supported(model):
-                self.onnx_text_tower = OnnxInt8Tower(
-                    model, tower="text", identity=spec.identity, cache_dir=cache
+                towers["text"] = export_once(
+                    model, tower="text", identity=self.identity, cache_dir=cache
                 )
+                # Both towers run on ONNX Runtime: drop the torch weights before the sessions
+                # load, which keeps ViT-B-32's 600 MB of fp32 weights out of every process.
+                del model
+            self.onnx_image_tower = OnnxInt8Tower(towers["image"], tower="image")
+            if "text" in towers:
+                self.onnx_text_tower = OnnxInt8Tower(towers["text"], tower="text")
+                return
         # Weights cast once: bf16 matmuls are 2-4x fp32 on these CPUs (autocast is slower).
         self.model = model.to(self.dtype)
-        self.tokenizer = open_clip.get_tokenizer(spec.architecture)
-        self.image_size = model.visual.image_size
-        self.image_size = (
-            self.image_size[0] if isinstance(self.image_size, tuple) else self.image_size
-        )
-        with torch.inference_mode():
-            probe = self.model.encode_text(self.tokenizer(["probe"]))
-        self.dim = int(probe.shape[-1])
 
     @property
     def identity(self) -> str:
@@ -145,15 +149,15 @@ class ClipEncoder:
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Texts -> (N, dim) float32 unit vectors."""
         tokens = self.tokenizer(texts)
+        # A causal text tower pools at the EOT token (the largest id), so the padding after the
+        # last EOT never influences the result: cut it (77 -> ~5 tokens for a query).
+        length = int(tokens.argmax(dim=-1).max()) + 1
+        if self.onnx_text_tower is not None:  # exported only for causal towers
+            return _unit_rows(self.onnx_text_tower(tokens[:, :length]))
         model = self.model
         if not _is_causal_argmax_tower(model):
             return _unit_rows(model.encode_text(tokens))
-        # The text tower is causal and pools at the EOT token (the largest id), so the padding
-        # after the last EOT never influences the result: cut it (77 -> ~5 tokens for a query).
-        length = int(tokens.argmax(dim=-1).max()) + 1
         tokens = tokens[:, :length]
-        if self.onnx_text_tower is not None:
-            return _unit_rows(self.onnx_text_tower(tokens))
         x = model.token_embedding(tokens).to(self.dtype)
         x = x + model.positional_embedding[:length].to(self.dtype)
         x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])

@@ -83,14 +83,19 @@ def text_tower_supported(clip_model: torch.nn.Module) -> bool:
     )
 
 
-class OnnxInt8Tower:
-    """One tower of a CLIP model, exported once per encoder identity and run on ONNX Runtime."""
+def export_once(clip_model: torch.nn.Module, *, tower: str, identity: str, cache_dir: Path) -> Path:
+    """The int8 ONNX file of one tower ("image" or "text"), exported on first use."""
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    path = cache_dir / f"{tower}-tower-{digest}-int8-v{EXPORT_VERSION}.onnx"
+    if not path.exists():
+        _export_quantized(clip_model, tower, path)
+    return path
 
-    def __init__(self, clip_model: torch.nn.Module, *, tower: str, identity: str, cache_dir: Path):
-        digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
-        path = cache_dir / f"{tower}-tower-{digest}-int8-v{EXPORT_VERSION}.onnx"
-        if not path.exists():
-            _export_quantized(clip_model, tower, path)
+
+class OnnxInt8Tower:
+    """One exported tower of a CLIP model, run on ONNX Runtime."""
+
+    def __init__(self, path: Path, *, tower: str):
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = torch.get_num_threads()
         self.input_name = "pixels" if tower == "image" else "tokens"
