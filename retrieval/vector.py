@@ -50,10 +50,11 @@ def product_vector_ranking(
     """(product id, cosine distance) of the `products` nearest to `query_vector`."""
     with transaction.atomic():
         _iterative_scan()
+        embeddings = ProductEmbedding.objects.filter(encoder=encoder.identity, product__in=products)
+        if exclude_ids:
+            embeddings = embeddings.exclude(product_id__in=exclude_ids)
         rows = list(
-            ProductEmbedding.objects.filter(encoder=encoder.identity, product__in=products)
-            .exclude(product_id__in=exclude_ids)
-            .annotate(distance=nearest_vector_distance(query_vector, dim=encoder.dim))
+            embeddings.annotate(distance=nearest_vector_distance(query_vector, dim=encoder.dim))
             .order_by("distance")
             .values_list("product_id", "distance")[:limit]
         )
