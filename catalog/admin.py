@@ -35,8 +35,9 @@ class ProductImageForm(forms.ModelForm):
             )
         data = upload.read()
         upload.seek(0)
-        # The same checks as every other way in, so their errors show on the field.
-        product_image_admit(data=data, merchant=self.merchant)
+        # The same checks as every other way in, so their errors show on the field; the
+        # result goes to the service on save, which then does not check twice.
+        self.admitted = product_image_admit(data=data, merchant=self.merchant)
         return upload
 
 
@@ -97,13 +98,18 @@ class ProductAdmin(admin.ModelAdmin):
         if formset.model is not ProductImage:
             return super().save_formset(request, form, formset, change)
         instances = formset.save(commit=False)
+        admitted = {id(f.instance): getattr(f, "admitted", None) for f in formset.forms}
         for image in formset.deleted_objects:
             image.delete()
         for image in instances:
             if image.pk is None:
                 image.file.open("rb")
-                data = image.file.read()
-                product_image_create(product=form.instance, data=data, position=image.position)
+                product_image_create(
+                    product=form.instance,
+                    data=image.file.read(),
+                    position=image.position,
+                    admitted=admitted.get(id(image)),
+                )
             else:
                 image.save()
 

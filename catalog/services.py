@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
@@ -133,14 +134,24 @@ def _keypoints_store(image: ProductImage, verdict: GuardVerdict) -> None:
     )
 
 
-def product_image_create(*, product: Product, data: bytes, position: int = 0) -> ProductImage:
+def product_image_create(
+    *,
+    product: Product,
+    data: bytes,
+    position: int = 0,
+    admitted: tuple[InspectedImage, GuardVerdict] | None = None,
+) -> ProductImage:
     """Check `data` and attach it to `product`.
 
     Raises ValidationError (with a code) before anything is written: a bad image, or one the
-    provenance guard refuses. The embedding job is announced only once the row is committed, so
-    a worker never sees a half-written image.
+    provenance guard refuses. `admitted`: what `product_image_admit` returned for these same
+    bytes moments ago (the admin form checks on validation, to show errors on the field), so
+    the guard does not run twice. The embedding job is announced only once the row is
+    committed, so a worker never sees a half-written image.
     """
-    inspected, verdict = product_image_admit(data=data, merchant=product.merchant)
+    if admitted is None or admitted[0].sha256 != hashlib.sha256(data).hexdigest():
+        admitted = product_image_admit(data=data, merchant=product.merchant)
+    inspected, verdict = admitted
     image = ProductImage(
         product=product,
         sha256=inspected.sha256,

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+import catalog.services
 from catalog.models import Product, ProductImage
 from tests.conftest import dataset_photos
 from tests.factories import MerchantFactory, ProductFactory, merchant_user
@@ -61,11 +62,18 @@ def inline_post(product_fields: dict, upload) -> dict:
     }
 
 
-def test_merchant_adds_a_product_with_a_photo_for_its_own_shop(client, two_shops):
+def test_merchant_adds_a_product_with_a_photo_for_its_own_shop(client, two_shops, monkeypatch):
     shop_a, _, _ = two_shops
     photo = dataset_photos(1)[0]
     fields = {"title": "New hat", "slug": "new-hat", "price": "12.50", "currency": "EUR"}
     fields |= {"stock_quantity": "3", "is_active": "on", "sku": ""}
+    checks = []
+    real_check = catalog.services.image_guard_check
+    monkeypatch.setattr(
+        catalog.services,
+        "image_guard_check",
+        lambda **kwargs: checks.append(kwargs["sha256"]) or real_check(**kwargs),
+    )
 
     with photo.open("rb") as upload:
         response = client.post(
@@ -75,7 +83,9 @@ def test_merchant_adds_a_product_with_a_photo_for_its_own_shop(client, two_shops
     assert response.status_code == 200
     product = Product.objects.get(title="New hat")
     assert product.merchant == shop_a
-    assert product.images.get().width > 0
+    image = product.images.get()
+    assert image.width > 0 and image.guard_status == "passed" and image.pdq
+    assert checks == [image.sha256]  # checked once: on validation, not again on save
 
 
 def test_a_corrupt_upload_is_refused_and_nothing_is_written(client, two_shops, tmp_path):
