@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image
 
@@ -109,6 +108,12 @@ def _finish(job: CreateJob, status: str, error: str = "") -> None:
     )
 
 
+_STEP_DONE_SQL = (
+    f"UPDATE {CreateJob._meta.db_table} SET steps_done = steps_done + 1 "
+    "WHERE id = %s RETURNING cancel_requested"
+)
+
+
 def create_job_run(*, job_id: int) -> None:
     """The worker's side: generate each image, tag it, register it, then release it."""
     claimed = CreateJob.objects.filter(pk=job_id, status=CreateJob.Status.QUEUED).update(
@@ -127,8 +132,11 @@ def create_job_run(*, job_id: int) -> None:
                 source.load()
 
         def on_step(done: int) -> bool:
-            CreateJob.objects.filter(pk=job.pk).update(steps_done=F("steps_done") + 1)
-            return not CreateJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+            # One statement per step: count it and read whether a cancel was asked for.
+            with connection.cursor() as cursor:
+                cursor.execute(_STEP_DONE_SQL, [job.pk])
+                row = cursor.fetchone()
+            return row is not None and not row[0]
 
         for index in range(job.num_images):
             seed = job.seed + index
