@@ -91,11 +91,7 @@ def studio_search(*, merchant: Merchant, user, query: StudioQuery) -> StudioResu
 
     Raises ValidationError for bad queries and Product.DoesNotExist for an unknown product.
     """
-    studio_query_check(query)
-    query_product = None
-    if query.product_id is not None:
-        query_product = products_for_storefront().get(pk=query.product_id)
-    real = _search(query, SearchFilters(), page_size=REAL_SHOWN)
+    query_product, real = _real_products(query)
     if query.fidelity >= 1:
         return StudioResult(query, real, query_product, None, None)
 
@@ -116,6 +112,24 @@ def studio_search(*, merchant: Merchant, user, query: StudioQuery) -> StudioResu
         ),
     )
     return StudioResult(query, real, query_product, source, job)
+
+
+def studio_result_shown(*, query: StudioQuery, job: CreateJob | None) -> StudioResult:
+    """A studio query answered before, shown again: the same real products and its job.
+
+    Reads only, so the results page can be reloaded and bookmarked (words or product queries).
+    """
+    query_product, real = _real_products(query)
+    source = job.source_image if job is not None else None
+    return StudioResult(query, real, query_product, source, job)
+
+
+def _real_products(query: StudioQuery) -> tuple[Product | None, SearchPage]:
+    studio_query_check(query)
+    query_product = None
+    if query.product_id is not None:
+        query_product = products_for_storefront().get(pk=query.product_id)
+    return query_product, _search(query, SearchFilters(), page_size=REAL_SHOWN)
 
 
 def _search(query: StudioQuery, filters: SearchFilters, *, page_size: int) -> SearchPage:

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_POST
 
 from catalog.images import read_upload
@@ -34,35 +34,78 @@ class StudioForm(forms.Form):
 
 @merchant_required
 def studio_page(request, merchant):
-    """GET: the form (prefilled from the query string). POST: real products, then concepts."""
-    if request.method != "POST":
-        form = StudioForm(initial=request.GET.dict())
-        return render(request, "studio/studio.html", _context(merchant, form))
+    """POST: real products, then concepts. A words or product query then redirects to its
+    results page (GET with `shown=1`), which only reads, so a reload never starts another job.
+    A photo cannot travel in a URL: its results are the POST's answer. GET: the form, prefilled
+    from the query string."""
+    if request.method == "POST":
+        return _studio_answer(request, merchant)
+    if request.GET.get("shown") == "1":
+        return _studio_shown(request, merchant)
+    form = StudioForm(initial=request.GET.dict())
+    return render(request, "studio/studio.html", _context(merchant, form))
+
+
+def _studio_answer(request, merchant):
     form = StudioForm(request.POST, request.FILES)
     if not form.is_valid():
         return render(request, "studio/studio.html", _context(merchant, form), status=400)
     data = form.cleaned_data
-    try:
+
+    def run():
         photo = read_upload(data["image"]) if data["image"] else None
-        query = studio.StudioQuery(
-            fidelity=data["fidelity"],
-            text=data["q"].strip(),
-            photo=photo,
-            product_id=data["product"],
-            seed=data["seed"],
-            num_images=data["num_images"],
-        )
-        result = studio.studio_search(merchant=merchant, user=request.user, query=query)
+        query = _query_from(data, photo=photo)
+        return studio.studio_search(merchant=merchant, user=request.user, query=query)
+
+    result, failure = _answered(form, run)
+    if failure:
+        return render(request, "studio/studio.html", _context(merchant, form), status=failure)
+    if result.query.kind == "photo":
+        return render(request, "studio/studio.html", _context(merchant, form, result=result))
+    shown = {k: v for k, v in request.POST.items() if k in ("q", "product", "fidelity")}
+    shown |= {"num_images": data["num_images"], "shown": 1}
+    if result.job is not None:
+        shown["job"] = result.job.pk
+    return redirect(f"{reverse('studio:studio')}?{urlencode(shown)}")
+
+
+def _studio_shown(request, merchant):
+    form = StudioForm(request.GET)
+    if not form.is_valid():
+        return render(request, "studio/studio.html", _context(merchant, form), status=400)
+    job = None
+    if request.GET.get("job", "").isdigit():
+        job = selectors.create_job_get(merchant=merchant, pk=int(request.GET["job"]))
+    query = _query_from(form.cleaned_data, photo=None)
+    result, failure = _answered(form, lambda: studio.studio_result_shown(query=query, job=job))
+    context = _context(merchant, form, **({} if failure else {"result": result}))
+    return render(request, "studio/studio.html", context, status=failure or 200)
+
+
+def _query_from(data: dict, *, photo: bytes | None) -> studio.StudioQuery:
+    return studio.StudioQuery(
+        fidelity=data["fidelity"],
+        text=(data["q"] or "").strip(),
+        photo=photo,
+        product_id=data["product"],
+        seed=data["seed"],
+        num_images=data["num_images"],
+    )
+
+
+def _answered(form, run):
+    """(result, None), or (None, status) with the reason added to the form."""
+    try:
+        return run(), None
     except ValidationError as err:
         form.add_error(None, " ".join(err.messages))
-        return render(request, "studio/studio.html", _context(merchant, form), status=400)
+        return None, 400
     except Product.DoesNotExist:
         form.add_error("product", "No such product in the catalog.")
-        return render(request, "studio/studio.html", _context(merchant, form), status=404)
+        return None, 404
     except services.QuotaExceeded as err:
         form.add_error(None, str(err))
-        return render(request, "studio/studio.html", _context(merchant, form), status=429)
-    return render(request, "studio/studio.html", _context(merchant, form, result=result))
+        return None, 429
 
 
 def _context(merchant, form, **extra) -> dict:

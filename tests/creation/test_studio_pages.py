@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from creation.models import Board, CreateJob
 from creation.services import create_job_run
+from tests.conftest import dataset_photos
 from tests.factories import MerchantFactory, UserFactory, merchant_user
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,9 @@ def test_the_studio_page_has_one_query_box_and_a_labelled_fidelity_slider(studio
 
 
 def test_fidelity_one_shows_the_shoppers_real_products_and_nothing_generated(studio_client):
-    response = studio_client.post(STUDIO, {"q": "shirt", "fidelity": "1", "num_images": "1"})
+    response = studio_client.post(
+        STUDIO, {"q": "shirt", "fidelity": "1", "num_images": "1"}, follow=True
+    )
 
     html = response.content.decode()
     real = tiles(html, "real-tile")
@@ -52,10 +55,13 @@ def test_half_fidelity_shows_real_products_and_a_job_whose_concepts_are_labelled
         STUDIO, {"q": "shirt", "fidelity": "0.5", "num_images": "1", "seed": "9"}
     )
 
-    html = response.content.decode()
-    assert response.status_code == 200 and tiles(html, "real-tile")
-    assert '<progress id="job-progress"' in html and "Generated concepts" in html
     job = CreateJob.objects.get()
+    assert response.status_code == 302 and f"job={job.pk}" in response.url
+    html = studio_client.get(response.url).content.decode()
+    assert tiles(html, "real-tile") and "Generated concepts" in html
+    assert '<progress id="job-progress"' in html
+    assert studio_client.get(response.url).status_code == 200  # a reload...
+    assert CreateJob.objects.count() == 1  # ...starts no other job
     assert job.fidelity == 0.5 and job.source_image.product.merchant == demo_merchant
     create_job_run(job_id=job.pk)
 
@@ -188,3 +194,21 @@ def test_a_merchant_opens_its_own_product_in_the_studio(studio_client, demo_merc
     assert link in own_page and "Vary this product in the studio" not in their_page
     prefilled = studio_client.get(f"{STUDIO}?product={own.pk}&fidelity=0.7").content.decode()
     assert f'value="{own.pk}"' in prefilled and 'value="0.7"' in prefilled
+
+
+def test_a_photo_query_is_answered_at_once_and_another_shops_job_is_never_shown(
+    studio_client, client, demo_merchant
+):
+    photo = dataset_photos(1, split="validation")[0]
+    with photo.open("rb") as upload:
+        response = studio_client.post(
+            STUDIO, {"image": upload, "fidelity": "0.7", "num_images": "1"}
+        )
+    assert response.status_code == 200 and tiles(response.content.decode(), "real-tile")
+    job = CreateJob.objects.get()
+
+    client.force_login(merchant_user(MerchantFactory()))
+    shown = {"q": "shirt", "fidelity": "0.7", "num_images": "1", "shown": "1", "job": job.pk}
+    theirs = client.get(STUDIO, shown)
+
+    assert theirs.status_code == 404
