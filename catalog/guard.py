@@ -229,13 +229,17 @@ def is_its_real_source(seen: ImageSeen, match: GuardMatch) -> bool:
     if match.signal == "phash" and source.phash and seen.phash:
         return _hamming(source.phash, seen.phash) < match.distance
     if match.signal == "local_features" and seen.query is not None:
-        with source.file.open("rb") as fh:
-            decoded = Image.open(fh)
-            decoded.load()
-        gray = fingerprints.normalised(decoded.convert("RGB")).convert("L")
-        found = fingerprints.geometric_match(seen.query, fingerprints.orientation(gray))
+        found = fingerprints.geometric_match(seen.query, _stored_image_features(source))
         return is_verified(found) and found.inliers > match.distance
     return False
+
+
+def _stored_image_features(image: ProductImage) -> fingerprints.Orientation:
+    """Local features of a catalog image, from its stored file (they are not kept whole)."""
+    with image.file.open("rb") as fh:
+        decoded = Image.open(fh)
+        decoded.load()
+    return fingerprints.orientation(fingerprints.normalised(decoded.convert("RGB")).convert("L"))
 
 
 def _hamming(a: str, b: str) -> int:
@@ -272,20 +276,16 @@ def catalog_images_matching(*, entry: GeneratedImage) -> list[tuple[ProductImage
             match = GuardMatch(signal="pdq", entry_id=entry.pk, distance=pdq_bits)
         else:
             match = GuardMatch(signal="phash", entry_id=entry.pk, distance=image.phash_bits)
-        found.append((image, match))
-    found_ids = {image.pk for image, _ in found}
+        found.append((image, match, None))
+    found_ids = {image.pk for image, _, _ in found}
     for image, query, inliers in _catalog_crops_of(entry, exclude=found_ids):
         match = GuardMatch(signal="local_features", entry_id=entry.pk, distance=inliers)
-        if not is_its_real_source(
-            ImageSeen(sha256=image.sha256, pdq=image.pdq, phash=image.phash, query=query), match
-        ):
-            found.append((image, match))
+        found.append((image, match, query))
     return [
         (image, match)
-        for image, match in found
-        if match.signal == "local_features"  # checked above, with the image's local features
-        or not is_its_real_source(
-            ImageSeen(sha256=image.sha256, pdq=image.pdq, phash=image.phash), match
+        for image, match, query in found
+        if not is_its_real_source(
+            ImageSeen(sha256=image.sha256, pdq=image.pdq, phash=image.phash, query=query), match
         )
     ]
 
@@ -303,11 +303,7 @@ def _catalog_crops_of(entry: GeneratedImage, *, exclude: set[int]):
         pk__in=candidates, guard_status=ProductImage.GuardStatus.PASSED
     )
     for image in passed:
-        with image.file.open("rb") as fh:
-            decoded = Image.open(fh)
-            decoded.load()
-        gray = fingerprints.normalised(decoded.convert("RGB")).convert("L")
-        query = fingerprints.orientation(gray)
+        query = _stored_image_features(image)
         matches = [fingerprints.geometric_match(query, reference) for reference in references]
         verified = [m for m in matches if is_verified(m)]
         if verified:
