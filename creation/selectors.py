@@ -32,6 +32,11 @@ def concept_get(*, merchant: Merchant, pk: int) -> GeneratedImage:
     return get_object_or_404(concepts_of(merchant=merchant), pk=pk)
 
 
+def job_concepts(*, job: CreateJob):
+    """A job's concepts in the order they were made, with what their tiles show."""
+    return job.images.select_related("source_image__product").order_by("pk")
+
+
 def boards_of(*, merchant: Merchant):
     return Board.objects.filter(merchant=merchant).annotate(concept_count=Count("entries"))
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 
-from catalog.models import Merchant, Product, ProductImage
+from catalog.models import GeneratedImage, Merchant, Product, ProductImage
 from catalog.selectors import products_for_storefront
 from creation.models import CreateJob
 from creation.services import CreateRequest, create_job_submit
@@ -112,6 +112,15 @@ def studio_search(*, merchant: Merchant, user, query: StudioQuery) -> StudioResu
         ),
     )
     return StudioResult(query, real, query_product, source, job)
+
+
+def products_like_concept(
+    *, concept: GeneratedImage, filters: SearchFilters, page: int = 1, page_size: int
+) -> SearchPage:
+    """Back from concept to catalog: photo search over the real products with the concept."""
+    with concept.file.open("rb") as fh:
+        data = fh.read()
+    return products_search_photo(image_data=data, filters=filters, page=page, page_size=page_size)
 
 
 def studio_result_shown(*, query: StudioQuery, job: CreateJob | None) -> StudioResult:

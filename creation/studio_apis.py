@@ -23,7 +23,6 @@ from creation.models import Board
 from creation.permissions import IsCreateMerchant
 from retrieval.apis import FILTER_PARAMETERS, ProductOutput
 from retrieval.params import FilterParams, parse
-from retrieval.search import products_search_photo
 
 GENERATED_LABEL = "Generated concept, not a product"
 REAL_LABEL = "Real product"
@@ -86,8 +85,7 @@ class StudioJobOutput(JobProgressOutput):
         return None if job.fidelity is None else studio.stop_label(job.fidelity)
 
     def get_concepts(self, job) -> list[dict]:
-        concepts = job.images.select_related("source_image__product").order_by("pk")
-        return ConceptTileOutput(concepts, many=True).data
+        return ConceptTileOutput(selectors.job_concepts(job=job), many=True).data
 
     def get_url(self, job) -> str:
         return reverse("api-studio-job", args=[job.pk])
@@ -228,13 +226,12 @@ class ConceptSimilarApi(StudioApi):
         concept = selectors.concept_get(merchant=self.merchant, pk=pk)
         params = parse(FilterParams, request.query_params)
         data = params.validated_data
-        with concept.file.open("rb") as fh:
-            page = products_search_photo(
-                image_data=fh.read(),
-                filters=params.filters(),
-                page=data["page"],
-                page_size=data["page_size"],
-            )
+        page = studio.products_like_concept(
+            concept=concept,
+            filters=params.filters(),
+            page=data["page"],
+            page_size=data["page_size"],
+        )
         return Response(
             {
                 "concept": ConceptTileOutput(concept).data,

@@ -16,7 +16,6 @@ from creation import boards, selectors, services, studio
 from creation.permissions import merchant_required
 from creation.studio_apis import board_zip_response
 from retrieval.filters import SearchFilters
-from retrieval.search import products_search_photo
 
 SIMILAR_SHOWN = 24
 
@@ -136,11 +135,14 @@ def _fidelity_shown(form) -> float:
 def job_concepts(request, merchant, pk: int):
     """The concept tiles of a job, server-rendered; the progress script swaps them in."""
     job = selectors.create_job_get(merchant=merchant, pk=pk)
-    concepts = job.images.select_related("source_image__product").order_by("pk")
     return render(
         request,
         "studio/_concept_tiles.html",
-        {"concepts": concepts, "boards": selectors.boards_of(merchant=merchant), "job": job},
+        {
+            "concepts": selectors.job_concepts(job=job),
+            "boards": selectors.boards_of(merchant=merchant),
+            "job": job,
+        },
     )
 
 
@@ -149,10 +151,9 @@ def job_concepts(request, merchant, pk: int):
 def concept_similar(request, merchant, pk: int):
     """Back from concept to catalog: photo search over the real products with the concept."""
     concept = selectors.concept_get(merchant=merchant, pk=pk)
-    with concept.file.open("rb") as fh:
-        page = products_search_photo(
-            image_data=fh.read(), filters=SearchFilters(), page_size=SIMILAR_SHOWN
-        )
+    page = studio.products_like_concept(
+        concept=concept, filters=SearchFilters(), page_size=SIMILAR_SHOWN
+    )
     return render(
         request,
         "studio/concept_similar.html",

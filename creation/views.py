@@ -70,7 +70,7 @@ def job_page(request, merchant, pk: int):
     job = selectors.create_job_get(merchant=merchant, pk=pk)
     context = {
         "job": job,
-        "concepts": job.images.select_related("source_image__product").order_by("pk"),
+        "concepts": selectors.job_concepts(job=job),
         "boards": selectors.boards_of(merchant=merchant),
     }
     return render(request, "creation/job.html", context)
