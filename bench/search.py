@@ -122,15 +122,13 @@ def run(args) -> dict:
     filters = SearchFilters(in_stock=True)
 
     def hnsw(q, limit=10):
-        return product_vector_ranking(q, encoder=encoder, products=filters.products(), limit=limit)
+        return product_vector_ranking(q, encoder=encoder, filters=filters, limit=limit)
 
     def exact(q, limit=10):
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL enable_indexscan = off")
-            return product_vector_ranking(
-                q, encoder=encoder, products=filters.products(), limit=limit
-            )
+            return product_vector_ranking(q, encoder=encoder, filters=filters, limit=limit)
 
     # Recall first, then each timing in its own loop: an exact scan between two HNSW queries
     # pushes the index out of shared buffers, which a live service never does.

@@ -11,6 +11,7 @@ Thresholds were calibrated with bench/guard.py on the shared clothing photos.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -36,6 +37,8 @@ CANDIDATES = 5
 # search finds it: ef_search 16 instead of 40 cut the 64 lookups from 70 to ~40 ms at 10,000
 # registered images (1.28M indexed descriptors).
 KEYPOINT_EF_SEARCH = 16
+# Other registry lookups: pgvector's default breadth, the one they were calibrated with.
+DEFAULT_EF_SEARCH = 40
 # Geometric verification, calibrated on 480 edited copies and the 3,068 train photos. True copies:
 # frame fit >= 0.998, correlation of the aligned thumbnails >= 0.92, and every copy under 0.95
 # had >= 120 inliers. Different garments shot in the same place (same carpet, same hanger and
@@ -99,6 +102,21 @@ def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardV
     return GuardVerdict(match, pdq=pdq, phash=phash, keypoints=query.indexed)
 
 
+@contextmanager
+def _hnsw_lookups(*, ef_search: int):
+    """A cursor for plain nearest-neighbour lookups in the registry's bit indexes.
+
+    Sets what search sessions set otherwise (retrieval/session.py): no iterative scan (these
+    lookups have no filter to scan past, and on bit indexes it failed with "cannot load
+    deleted element" after deletes, pgvector 0.8) and the guard's own search breadth.
+    """
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SET LOCAL hnsw.iterative_scan = off; SET LOCAL hnsw.ef_search = {ef_search:d}"
+        )
+        yield cursor
+
+
 _GLOBAL_SQL = """
 (SELECT id, 'pdq', pdq <~> %(pdq)s::bit(256) FROM catalog_generatedimage
   ORDER BY pdq <~> %(pdq)s::bit(256) LIMIT 1)
@@ -114,7 +132,7 @@ UNION ALL
 def global_hash_match(*, pdq: str, phash: str) -> GuardMatch | None:
     """The nearest registered image by PDQ (either orientation) or pHash, if close enough."""
     limits = {"pdq": PDQ_MATCH_BITS, "phash": PHASH_MATCH_BITS}
-    with connection.cursor() as cursor:
+    with _hnsw_lookups(ef_search=DEFAULT_EF_SEARCH) as cursor:
         cursor.execute(_GLOBAL_SQL, {"pdq": pdq, "phash": phash})
         rows = cursor.fetchall()
     hits = [(distance, signal, pk) for pk, signal, distance in rows if distance <= limits[signal]]
@@ -138,14 +156,12 @@ GROUP BY k.{owner} ORDER BY votes DESC, k.{owner} LIMIT %(candidates)s
 
 
 def _keypoint_votes(
-    descriptors: list[str], *, table: str, owner: str, ef_search: int | None = None
+    descriptors: list[str], *, table: str, owner: str, ef_search: int = DEFAULT_EF_SEARCH
 ) -> list[int]:
     """Ids (`owner` column of the keypoint `table`) most voted for by `descriptors`."""
     if not descriptors:
         return []
-    with transaction.atomic(), connection.cursor() as cursor:
-        if ef_search is not None:
-            cursor.execute("SET LOCAL hnsw.ef_search = %s", [ef_search])
+    with _hnsw_lookups(ef_search=ef_search) as cursor:
         cursor.execute(
             _VOTES_SQL.format(table=table, owner=owner),
             {

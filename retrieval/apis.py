@@ -6,6 +6,7 @@ Every endpoint returns only real catalog products (catalog.selectors.products_se
 from __future__ import annotations
 
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
@@ -49,9 +50,30 @@ class ProductOutput(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, product) -> str:
-        from django.urls import reverse
-
         return reverse("storefront:product", args=[product.pk, product.slug])
+
+    def to_representation(self, product) -> dict:
+        # Written out: DRF's field-by-field path took ~1.7 ms for a page of 24 products, a
+        # tenth of a whole search. The fields above stay the schema; a test keeps both equal.
+        category = product.category
+        return {
+            "id": product.pk,
+            "title": product.title,
+            "sku": product.sku,
+            "description": product.description,
+            "category": None
+            if category is None
+            else {"slug": category.slug, "name": category.name},
+            "price": f"{product.price:.2f}",
+            "currency": product.currency,
+            "stock_quantity": product.stock_quantity,
+            "in_stock": product.in_stock,
+            "images": [
+                {"url": image.file.url, "width": image.width, "height": image.height}
+                for image in product.shown_images
+            ],
+            "url": self.get_url(product),
+        }
 
 
 class HitOutput(serializers.Serializer):
@@ -62,6 +84,10 @@ class HitOutput(serializers.Serializer):
     signals = serializers.ListField(
         child=serializers.CharField(), help_text='Which rankings matched: "vector", "keyword".'
     )
+
+    def to_representation(self, hit) -> dict:
+        product = ProductOutput().to_representation(hit.product)
+        return {"product": product, "score": hit.score, "signals": list(hit.signals)}
 
 
 class SearchPageOutput(serializers.Serializer):

@@ -7,10 +7,11 @@ class RetrievalConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog.signals import product_images_added
-        from retrieval import checks, lookups  # noqa: F401  (register checks and `__any`)
+        from retrieval import checks, lookups, session  # noqa: F401  (register checks and `__any`)
         from retrieval.tasks import embedding_job_defer
 
         def on_images_added(sender, image_ids, **kwargs):
             embedding_job_defer()
 
         product_images_added.connect(on_images_added, dispatch_uid="retrieval-embed-new-images")
+        session.connect()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -32,3 +33,18 @@ class SearchFilters:
         if self.merchant_id is not None:
             products = products.filter(merchant_id=self.merchant_id)
         return products
+
+    def products_sql(self) -> tuple[str, tuple]:
+        """`products()` as SQL selecting their ids, for the search halves' own SQL.
+
+        Compiled once per distinct filters: building and compiling the ORM query took ~1.2 ms,
+        a fifth of an HNSW search at 100,000 products (bench/search.py). The SQL depends only
+        on the filters, never on the data, so it can be kept.
+        """
+        return _compiled_product_ids(self)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled_product_ids(filters: SearchFilters) -> tuple[str, tuple]:
+    sql, params = filters.products().order_by().values("pk").query.sql_with_params()
+    return sql, tuple(params)

@@ -9,21 +9,43 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db import connection, transaction
-from django.db.models import Case, F, FloatField, Q, Value, When
-from django.db.models.functions import Upper
+from django.db import connection
 
-from catalog.models import Category, ProductQuerySet
+from retrieval.filters import SearchFilters
 
 # Keyword matches kept per query (ranked by ts_rank), twice the vector half's candidates.
 KEYWORD_LIMIT = 200
 # Matches read for ranking: ranking every row of a word that 20% of a 100k catalog contains
 # took 176 ms; reading 1,000 took 13-15 ms, 300 took 7 ms (bench/search.py).
 KEYWORD_SCAN_LIMIT = 300
-# Trigram prefilter for typo candidates: "tshrit" vs "tshirt" is 0.27.
-TRIGRAM_THRESHOLD = 0.2
 _WORD = re.compile(r"[\w-]+")
+
+# The nearest catalog word within the edit budget; the trigram operator `%` (threshold in
+# retrieval/session.py) lets the GIN index find candidates before Levenshtein ranks them.
+_SPELLING_SQL = """
+SELECT word FROM retrieval_search_lexicon WHERE compact = %(word)s
+UNION ALL (
+  SELECT word FROM retrieval_search_lexicon
+  WHERE compact %% %(word)s AND levenshtein_less_equal(compact, %(word)s, %(budget)s) <= %(budget)s
+  ORDER BY levenshtein(compact, %(word)s), similarity(compact, %(word)s) DESC, word
+)
+LIMIT 1
+"""
+
+# Written in SQL like the vector half (retrieval/vector.py): the ORM's build and compile cost
+# more than PostgreSQL's work. `{products}` is the strict-fidelity rule with the filters.
+_SKU_SQL = "SELECT id FROM catalog_product WHERE upper(sku) = %s AND id IN ({products}) ORDER BY id"
+_CATEGORIES_SQL = (
+    "SELECT id FROM catalog_category WHERE slug = ANY(%s) OR to_tsvector('english', name) @@ {any}"
+)
+# No ORDER BY: the database stops after KEYWORD_SCAN_LIMIT matches (GIN index scan) instead
+# of ranking and sorting every match; the few hundred rows are sorted here.
+_MATCHES_SQL = """
+SELECT id, ts_rank(search_document, {any}) + CASE WHEN category_id = ANY(%s) THEN 0.1 ELSE 0 END
+FROM catalog_product
+WHERE id IN ({products}) AND {condition}
+LIMIT %s
+"""
 
 
 def _edit_budget(word: str) -> int:
@@ -33,22 +55,14 @@ def _edit_budget(word: str) -> int:
 def correct_spelling(query: str) -> list[str]:
     """The query's words, each replaced by the catalog word it most likely means."""
     corrected = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL pg_trgm.similarity_threshold = {TRIGRAM_THRESHOLD}")
+    with connection.cursor() as cursor:
         for word in (w.lower() for w in _WORD.findall(query)):
             compact = word.replace("-", "")
             budget = _edit_budget(compact)
             if budget == 0 or any(ch.isdigit() for ch in word):
                 corrected.append(word)
                 continue
-            cursor.execute(
-                "SELECT word FROM retrieval_search_lexicon WHERE compact = %s "
-                "UNION ALL (SELECT word FROM retrieval_search_lexicon "
-                "  WHERE compact %% %s AND levenshtein_less_equal(compact, %s, %s) <= %s "
-                "  ORDER BY levenshtein(compact, %s), similarity(compact, %s) DESC, word) "
-                "LIMIT 1",
-                [compact, compact, compact, budget, budget, compact, compact],
-            )
+            cursor.execute(_SPELLING_SQL, {"word": compact, "budget": budget})
             row = cursor.fetchone()
             # No catalog word within the budget: keep the word as typed; if it is nonsense,
             # full-text search simply finds nothing for it.
@@ -56,74 +70,53 @@ def correct_spelling(query: str) -> list[str]:
     return corrected
 
 
-def keyword_ranking(query: str, products: ProductQuerySet) -> list[int]:
-    """Ids of `products` matching `query` by words, SKU or category, best first.
+def keyword_ranking(query: str, filters: SearchFilters) -> list[int]:
+    """Ids of searchable products matching `query` by words, SKU or category, best first.
 
     Products matching every word come first; products matching some words follow when there
     are fewer than KEYWORD_LIMIT of the former.
     """
+    products, product_params = filters.products_sql()
     # An exact SKU is the strongest keyword signal there is: it ranks first. A SKU is one
-    # token, so a query of several words skips the lookup.
+    # token, so a query of several words skips the lookup (served by product_sku_upper).
     token = query.strip().upper()
     ranked = (
-        list(
-            products.annotate(sku_upper=Upper("sku"))  # served by the product_sku_upper index
-            .filter(sku_upper=token)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        _ids(_SKU_SQL.format(products=products), [token, *product_params])
         if token and not any(ch.isspace() for ch in token)
         else []
     )
     words = correct_spelling(query)
     if not words:
         return ranked
-    all_words = _search_query(words, "&")
-    any_word = _search_query(words, "|")
-    categories = list(
-        Category.objects.filter(Q(slug__in=words) | Q(name__search=any_word)).values_list(
-            "pk", flat=True
-        )
-    )
-    for matches in (
-        products.filter(search_document=all_words),
-        products.filter(Q(search_document=any_word) | Q(category_id__in=categories)),
+    all_words, all_params = _tsquery(words, "&&")
+    any_word, any_params = _tsquery(words, "||")
+    categories = _ids(_CATEGORIES_SQL.format(any=any_word), [words, *any_params])
+    for condition, condition_params in (
+        (f"search_document @@ {all_words}", all_params),
+        (f"(search_document @@ {any_word} OR category_id = ANY(%s))", [*any_params, categories]),
     ):
         if len(ranked) >= KEYWORD_LIMIT:
             break
+        sql = _MATCHES_SQL.format(any=any_word, products=products, condition=condition)
+        params = [*any_params, categories, *product_params, *condition_params, KEYWORD_SCAN_LIMIT]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = sorted(cursor.fetchall(), key=lambda row: (-row[1], row[0]))
         seen = set(ranked)
-        ranked += [pid for pid in _ranked(matches, any_word, categories) if pid not in seen]
+        ranked += [pk for pk, _ in rows[:KEYWORD_LIMIT] if pk not in seen]
     return ranked[:KEYWORD_LIMIT]
 
 
-def _search_query(words: list[str], operator: str) -> SearchQuery:
-    search = SearchQuery(words[0], config="english")
-    for word in words[1:]:
-        search = (
-            search & SearchQuery(word, config="english")
-            if operator == "&"
-            else (search | SearchQuery(word, config="english"))
-        )
-    return search
+def _tsquery(words: list[str], operator: str) -> tuple[str, list[str]]:
+    """Each word as an English full-text query, joined by AND (&&) or OR (||)."""
+    sql = f" {operator} ".join(["plainto_tsquery('english', %s)"] * len(words))
+    return f"({sql})", list(words)
 
 
-def _ranked(matches: ProductQuerySet, search: SearchQuery, categories: list[int]) -> list[int]:
-    # No ORDER BY in SQL: the database stops after KEYWORD_SCAN_LIMIT matches (GIN index scan)
-    # instead of ranking and sorting every match; the few thousand rows are sorted here.
-    rows = list(
-        matches.order_by()
-        .annotate(
-            rank=SearchRank(F("search_document"), search)
-            + _when(Q(category_id__in=categories), 0.1)
-        )
-        .values_list("pk", "rank")[:KEYWORD_SCAN_LIMIT]
-    )
-    rows.sort(key=lambda row: (-row[1], row[0]))
-    return [pk for pk, _ in rows[:KEYWORD_LIMIT]]
-
-
-def _when(condition: Q, score: float) -> Case:
-    return Case(When(condition, then=Value(score)), default=Value(0.0), output_field=FloatField())
+def _ids(sql: str, params: list) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def lexicon_refresh() -> None:

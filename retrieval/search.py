@@ -1,7 +1,8 @@
 """Shopper search: words, a photo, or a product in; a page of real catalog products out.
 
-Every path starts from `SearchFilters.products()`, i.e. from catalog.selectors.products_searchable
-(the strict-fidelity rule): nothing else is ever ranked.
+Every path starts from `SearchFilters.products()` (or its compiled SQL, `products_sql()`), i.e.
+from catalog.selectors.products_searchable (the strict-fidelity rule): nothing else is ever
+ranked.
 """
 
 from __future__ import annotations
@@ -57,13 +58,12 @@ def products_search_text(
 ) -> SearchPage:
     """Vector (CLIP text embedding) and keyword (full text, typo-tolerant) rankings, fused."""
     encoder = get_encoder()
-    products = filters.products()
     query_vector = encoder.encode_texts([query])[0]
     vector_ids = [
-        pid for pid, _ in product_vector_ranking(query_vector, encoder=encoder, products=products)
+        pid for pid, _ in product_vector_ranking(query_vector, encoder=encoder, filters=filters)
     ]
     fused = reciprocal_rank_fusion(
-        {"vector": vector_ids, "keyword": keyword_ranking(query, products)}
+        {"vector": vector_ids, "keyword": keyword_ranking(query, filters)}
     )
     return _page_of(fused, page=page, page_size=page_size)
 
@@ -76,7 +76,7 @@ def products_search_photo(
     # One decode, at the scale the encoder needs, both checks the photo and feeds the model.
     photo = inspect_image(image_data, draft=encoder.draft_size)
     query_vector = encoder.encode_images(encoder.pixels_of(photo.image)[None])[0]
-    ranking = image_vector_ranking(query_vector, encoder=encoder, products=filters.products())
+    ranking = image_vector_ranking(query_vector, encoder=encoder, filters=filters)
     return _page_of(_similarity_hits(ranking), page=page, page_size=page_size)
 
 
@@ -90,7 +90,7 @@ def products_similar(
     if vector is None:  # not indexed yet
         return _page_of([], page=page, page_size=page_size)
     ranking = product_vector_ranking(
-        vector, encoder=encoder, products=filters.products(), exclude_ids=[product_id]
+        vector, encoder=encoder, filters=filters, exclude_ids=[product_id]
     )
     return _page_of(_similarity_hits(ranking), page=page, page_size=page_size)
 

@@ -7,57 +7,58 @@ result list while matches exist further down.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection
 
-from catalog.models import ProductQuerySet
 from catalog.selectors import product_images_shown
 from retrieval.encoders import ClipEncoder
-from retrieval.models import ImageEmbedding, ProductEmbedding
-from retrieval.vector_index import nearest_vector_distance
+from retrieval.filters import SearchFilters
+from retrieval.models import ProductEmbedding
+from retrieval.vector_index import vector_literal
 
 # Candidates taken from the vector half: the result set a query ranks, pages and counts facets
 # over. At 100k products top-200 cost 10.8 ms against 7.4 ms for top-10 (bench/search.py).
 VECTOR_CANDIDATES = 100
-# HNSW search breadth: at 100 recall@10 was 0.9765 on 100k clustered 512-d halfvecs; 200 as
-# MODELS.md measured for halfvec (bench/search.py).
-EF_SEARCH = 200
-# Upper bound on rows an iterative scan visits before giving up (pgvector's default is 20,000).
-MAX_SCAN_TUPLES = 50_000
 
+# Written in SQL, not built with the ORM: building and compiling the query took longer than
+# PostgreSQL took to run it. The ORDER BY expression is the HNSW index's own
+# (retrieval/vector_index.py), and the iterative scan (retrieval/session.py) keeps reading the
+# graph until enough rows pass the filters and the strict-fidelity rule.
+_NEAREST_PRODUCTS_SQL = """
+SELECT product_id, (vector::halfvec({dim})) <=> %s::halfvec({dim}) AS distance
+FROM retrieval_productembedding
+WHERE encoder = %s AND product_id IN ({products}) AND NOT (product_id = ANY(%s))
+ORDER BY distance LIMIT %s
+"""
 
-def _iterative_scan() -> None:
-    with connection.cursor() as cursor:
-        # relaxed_order: keep scanning past filtered-out rows; results re-sorted below.
-        # One statement, one round trip.
-        cursor.execute(
-            "SET LOCAL hnsw.iterative_scan = relaxed_order; "
-            f"SET LOCAL hnsw.ef_search = {EF_SEARCH}; "
-            f"SET LOCAL hnsw.max_scan_tuples = {MAX_SCAN_TUPLES}"
-        )
+_NEAREST_IMAGES_SQL = """
+SELECT image.product_id, (embedding.vector::halfvec({dim})) <=> %s::halfvec({dim}) AS distance
+FROM retrieval_imageembedding AS embedding
+JOIN catalog_productimage AS image ON image.id = embedding.image_id
+WHERE embedding.encoder = %s AND embedding.image_id IN ({images})
+  AND image.product_id IN ({products})
+ORDER BY distance LIMIT %s
+"""
 
 
 def product_vector_ranking(
     query_vector: Sequence[float],
     *,
     encoder: ClipEncoder,
-    products: ProductQuerySet,
+    filters: SearchFilters,
     limit: int = VECTOR_CANDIDATES,
     exclude_ids: Sequence[int] = (),
 ) -> list[tuple[int, float]]:
-    """(product id, cosine distance) of the `products` nearest to `query_vector`."""
-    with transaction.atomic():
-        _iterative_scan()
-        embeddings = ProductEmbedding.objects.filter(encoder=encoder.identity, product__in=products)
-        if exclude_ids:
-            embeddings = embeddings.exclude(product_id__in=exclude_ids)
-        rows = list(
-            embeddings.annotate(distance=nearest_vector_distance(query_vector, dim=encoder.dim))
-            .order_by("distance")
-            .values_list("product_id", "distance")[:limit]
-        )
+    """(product id, cosine distance) of the searchable products nearest to `query_vector`."""
+    products, params = filters.products_sql()
+    sql = _NEAREST_PRODUCTS_SQL.format(dim=int(encoder.dim), products=products)
+    rows = _fetch(
+        sql,
+        [vector_literal(query_vector), encoder.identity, *params, list(exclude_ids), limit],
+    )
     return sorted(rows, key=lambda row: (row[1], row[0]))
 
 
@@ -65,27 +66,35 @@ def image_vector_ranking(
     query_vector: Sequence[float],
     *,
     encoder: ClipEncoder,
-    products: ProductQuerySet,
+    filters: SearchFilters,
     limit: int = VECTOR_CANDIDATES,
 ) -> list[tuple[int, float]]:
     """Products ranked by their *best* image's distance to `query_vector` (one row each)."""
-    with transaction.atomic():
-        _iterative_scan()
-        rows = list(
-            ImageEmbedding.objects.filter(
-                encoder=encoder.identity,
-                image__in=product_images_shown(),
-                image__product__in=products,
-            )
-            .annotate(distance=nearest_vector_distance(query_vector, dim=encoder.dim))
-            .order_by("distance")
-            # Extra rows: a product with several images may appear more than once.
-            .values_list("image__product_id", "distance")[: limit * 2]
-        )
+    images, image_params = _shown_images_sql()
+    products, params = filters.products_sql()
+    sql = _NEAREST_IMAGES_SQL.format(dim=int(encoder.dim), images=images, products=products)
+    # Extra rows: a product with several images may appear more than once.
+    rows = _fetch(
+        sql,
+        [vector_literal(query_vector), encoder.identity, *image_params, *params, limit * 2],
+    )
     best: dict[int, float] = {}
     for product_id, distance in sorted(rows, key=lambda row: (row[1], row[0])):
         best.setdefault(product_id, distance)
     return list(best.items())[:limit]
+
+
+@functools.cache
+def _shown_images_sql() -> tuple[str, tuple]:
+    """The ids of images a shopper may see (catalog.selectors), compiled once."""
+    sql, params = product_images_shown().order_by().values("pk").query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def product_vector(product_id: int, *, encoder: ClipEncoder) -> np.ndarray | None:

@@ -49,10 +49,15 @@ class _HalfvecCast(Func):
     template = "(%(expressions)s)::halfvec(%(dim)s)"
 
 
+def vector_literal(query_vector) -> str:
+    """A vector as pgvector text. Six significant digits are more than a halfvec keeps (about
+    3.3), in half the text of Python's repr."""
+    return "[" + ",".join(f"{x:.6g}" for x in np.asarray(query_vector).tolist()) + "]"
+
+
 def nearest_vector_distance(query_vector, *, dim: int) -> CosineDistance:
     """Cosine distance from the `vector` column to `query_vector`, in the indexed form."""
     column = _HalfvecCast("vector", dim=int(dim), output_field=HalfVectorField(dimensions=dim))
-    # Six significant digits are more than a halfvec keeps (about 3.3), in half the text.
-    literal = Value("[" + ",".join(f"{x:.6g}" for x in np.asarray(query_vector).tolist()) + "]")
+    literal = Value(vector_literal(query_vector))
     query = _HalfvecCast(literal, dim=int(dim), output_field=HalfVectorField(dimensions=dim))
     return CosineDistance(column, query)

@@ -107,6 +107,23 @@ def test_more_like_this_and_product_endpoints(client, indexed_catalog):
     assert listing["total"] == 50 and len(listing["results"]) == 10 and listing["has_more"]
 
 
+def test_product_json_is_what_the_schema_declares(client, indexed_catalog):
+    """The written-out representation (for speed) equals DRF's field-by-field one."""
+    from rest_framework import serializers
+
+    from catalog.selectors import products_for_storefront
+    from retrieval.apis import ProductOutput
+
+    product = products_for_storefront().filter(stock_quantity__gt=0).first()
+    serializer = ProductOutput()
+
+    fast = serializer.to_representation(product)
+    declared = serializers.Serializer.to_representation(serializer, product)
+
+    assert fast == declared
+    assert fast["images"] and fast["category"]["slug"] == product.category.slug
+
+
 def test_schema_and_offline_swagger_ui(client):
     schema = client.get("/api/schema/")
     docs = client.get("/api/docs/")
