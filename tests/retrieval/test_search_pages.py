@@ -64,3 +64,18 @@ def test_product_page_shows_more_like_this(client, indexed_catalog):
     assert "More like this" in html
     similar = html.split("More like this")[1]
     assert similar.count('class="card"') == 8 and product.title not in similar
+
+
+@pytest.mark.parametrize("path", ["/search/", "/api/v1/search/"])
+def test_a_bigger_page_costs_no_more_queries(client, indexed_catalog, path):
+    """Cards and JSON read only what was fetched for the page (no query per product)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_for(page_size: int) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path, {"q": "shirt", "page_size": page_size})
+        assert response.status_code == 200
+        return len(queries.captured_queries)
+
+    assert queries_for(2) == queries_for(24)
