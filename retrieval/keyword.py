@@ -20,16 +20,23 @@ KEYWORD_LIMIT = 200
 KEYWORD_SCAN_LIMIT = 300
 _WORD = re.compile(r"[\w-]+")
 
-# The nearest catalog word within the edit budget; the trigram operator `%` (threshold in
-# retrieval/session.py) lets the GIN index find candidates before Levenshtein ranks them.
+# For each word, the nearest catalog word within its edit budget, in one statement: the trigram
+# operator `%` (threshold in retrieval/session.py) lets the GIN index find candidates before
+# Levenshtein ranks them.
 _SPELLING_SQL = """
-SELECT word FROM retrieval_search_lexicon WHERE compact = %(word)s
-UNION ALL (
-  SELECT word FROM retrieval_search_lexicon
-  WHERE compact %% %(word)s AND levenshtein_less_equal(compact, %(word)s, %(budget)s) <= %(budget)s
-  ORDER BY levenshtein(compact, %(word)s), similarity(compact, %(word)s) DESC, word
-)
-LIMIT 1
+SELECT typed.position, nearest.word
+FROM unnest(%(words)s::text[], %(budgets)s::int[]) WITH ORDINALITY AS typed(word, budget, position)
+CROSS JOIN LATERAL (
+  (SELECT lexicon.word FROM retrieval_search_lexicon AS lexicon WHERE lexicon.compact = typed.word)
+  UNION ALL (
+    SELECT lexicon.word FROM retrieval_search_lexicon AS lexicon
+    WHERE lexicon.compact %% typed.word
+      AND levenshtein_less_equal(lexicon.compact, typed.word, typed.budget) <= typed.budget
+    ORDER BY levenshtein(lexicon.compact, typed.word), similarity(lexicon.compact, typed.word) DESC,
+      lexicon.word
+  )
+  LIMIT 1
+) AS nearest
 """
 
 # Written in SQL like the vector half (retrieval/vector.py): the ORM's build and compile cost
@@ -54,19 +61,29 @@ def _edit_budget(word: str) -> int:
 
 def correct_spelling(query: str) -> list[str]:
     """The query's words, each replaced by the catalog word it most likely means."""
-    corrected = []
+    words = [word.lower() for word in _WORD.findall(query)]
+    # Short words and words with digits (sizes, SKUs) are taken as typed.
+    looked_up = [
+        (i, word.replace("-", ""))
+        for i, word in enumerate(words)
+        if _edit_budget(word.replace("-", "")) and not any(ch.isdigit() for ch in word)
+    ]
+    if not looked_up:
+        return words
     with connection.cursor() as cursor:
-        for word in (w.lower() for w in _WORD.findall(query)):
-            compact = word.replace("-", "")
-            budget = _edit_budget(compact)
-            if budget == 0 or any(ch.isdigit() for ch in word):
-                corrected.append(word)
-                continue
-            cursor.execute(_SPELLING_SQL, {"word": compact, "budget": budget})
-            row = cursor.fetchone()
-            # No catalog word within the budget: keep the word as typed; if it is nonsense,
-            # full-text search simply finds nothing for it.
-            corrected.append(row[0] if row else word)
+        cursor.execute(
+            _SPELLING_SQL,
+            {
+                "words": [compact for _, compact in looked_up],
+                "budgets": [_edit_budget(compact) for _, compact in looked_up],
+            },
+        )
+        nearest = dict(cursor.fetchall())
+    # No catalog word within the budget: the word stays as typed; if it is nonsense,
+    # full-text search simply finds nothing for it.
+    corrected = list(words)
+    for position, (i, _) in enumerate(looked_up, start=1):
+        corrected[i] = nearest.get(position, words[i])
     return corrected
 
 

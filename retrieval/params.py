@@ -52,6 +52,8 @@ class FilterParams(serializers.Serializer):
     )
 
     def validate_category(self, slugs: list[str]) -> list[str]:
+        if not slugs:
+            return slugs
         known = set(Category.objects.filter(slug__in=slugs).values_list("slug", flat=True))
         unknown = sorted(set(slugs) - known)
         if unknown:
