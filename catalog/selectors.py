@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch
 
-from catalog.models import Merchant, Product, ProductImage, ProductQuerySet
+from catalog.models import Category, Merchant, Product, ProductImage, ProductQuerySet
 
 
 def merchant_of_user(user: AbstractBaseUser | AnonymousUser) -> Merchant | None:
@@ -31,35 +35,97 @@ def products_searchable() -> ProductQuerySet:
     ).filter(Exists(product_images_shown().filter(product=OuterRef("pk"))))
 
 
+@functools.cache
+def product_images_shown_sql() -> tuple[str, tuple]:
+    """`product_images_shown()` as SQL selecting their ids, for code written in SQL.
+
+    Compiled once: the SQL depends on the rule only, never on the data."""
+    sql, params = product_images_shown().order_by().values("pk").query.sql_with_params()
+    return sql, tuple(params)
+
+
+def _in_model_order(model, names: set[str]) -> tuple[str, ...]:
+    # Model.from_db takes the values of a partial row in the model's field order.
+    return tuple(f.attname for f in model._meta.concrete_fields if f.attname in names)
+
+
 # What product cards, product pages and the API show. Reading and converting the other
 # columns (the full-text document, timestamps) was a third of a search page's database time.
-PRODUCT_SHOWN_FIELDS = (
-    "merchant_id",
-    "title",
-    "slug",
-    "sku",
-    "description",
-    "category__slug",
-    "category__name",
-    "price",
-    "currency",
-    "stock_quantity",
-    "is_active",
+PRODUCT_SHOWN_COLUMNS = _in_model_order(
+    Product,
+    {
+        "id",
+        "merchant_id",
+        "title",
+        "slug",
+        "sku",
+        "description",
+        "category_id",
+        "price",
+        "currency",
+        "stock_quantity",
+        "is_active",
+    },
+)
+IMAGE_SHOWN_COLUMNS = _in_model_order(
+    ProductImage, {"id", "product_id", "file", "width", "height", "position"}
 )
 
 
 def products_for_display(products: ProductQuerySet) -> ProductQuerySet:
-    """`products` with what a product card or page shows: category and `shown_images`.
-
-    Leaves out the columns no page shows (the full-text document, timestamps, the images'
-    fingerprints).
-    """
-    images = product_images_shown().only("product_id", "file", "width", "height", "position")
+    """`products` with what a product card or page shows: category and `shown_images`."""
+    images = product_images_shown().only(*IMAGE_SHOWN_COLUMNS)
     return (
-        products.only(*PRODUCT_SHOWN_FIELDS)
+        products.only(*PRODUCT_SHOWN_COLUMNS, "category__slug", "category__name")
         .select_related("category")
         .prefetch_related(Prefetch("images", queryset=images, to_attr="shown_images"))
     )
+
+
+_DISPLAY_SQL = """
+SELECT {product_columns}, category.slug, category.name
+FROM catalog_product AS product
+LEFT JOIN catalog_category AS category ON category.id = product.category_id
+WHERE product.id = ANY(%s);
+SELECT {image_columns} FROM catalog_productimage
+WHERE product_id = ANY(%s) AND id IN ({shown_images})
+ORDER BY position, id
+"""
+
+
+def products_displayed(product_ids: Sequence[int]) -> dict[int, Product]:
+    """{id: product} as `products_for_display` gives them, for a page of search results.
+
+    The same columns in one round trip of two statements: for a page of 24 products the
+    ORM's querysets, prefetch and model building took 2.8 ms, this 1.2 ms (bench/search.py).
+    """
+    shown_images, params = product_images_shown_sql()
+    sql = _DISPLAY_SQL.format(
+        product_columns=", ".join(f"product.{column}" for column in PRODUCT_SHOWN_COLUMNS),
+        image_columns=", ".join(IMAGE_SHOWN_COLUMNS),
+        shown_images=shown_images,
+    )
+    ids = list(product_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, ids, *params])
+        product_rows = cursor.fetchall()
+        cursor.nextset()
+        image_rows = cursor.fetchall()
+    products = {}
+    width = len(PRODUCT_SHOWN_COLUMNS)
+    for row in product_rows:
+        product = Product.from_db(connection.alias, PRODUCT_SHOWN_COLUMNS, row[:width])
+        slug, name = row[width:]
+        category_id = product.category_id
+        product.category = (
+            None if category_id is None else Category(id=category_id, slug=slug, name=name)
+        )
+        product.shown_images = []
+        products[product.pk] = product
+    for row in image_rows:
+        image = ProductImage.from_db(connection.alias, IMAGE_SHOWN_COLUMNS, row)
+        products[image.product_id].shown_images.append(image)
+    return products
 
 
 def products_for_storefront() -> ProductQuerySet:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from catalog.images import inspect_image
 from catalog.models import Product
-from catalog.selectors import products_for_display, products_searchable
+from catalog.selectors import products_displayed, products_searchable
 from retrieval.encoders import get_encoder
 from retrieval.facets import facet_counts
 from retrieval.filters import SearchFilters
@@ -105,11 +105,14 @@ def _page_of(hits: list[FusedHit], *, page: int, page_size: int) -> SearchPage:
     if page > last_page:
         raise PageOutOfRange(page, last_page)
     shown = hits[(page - 1) * page_size : page * page_size]
-    products = products_for_display(
-        Product.objects.filter(pk__in=[hit.product_id for hit in shown])
-    ).in_bulk()
+    products = products_displayed([hit.product_id for hit in shown])
     return SearchPage(
-        hits=[SearchHit(products[h.product_id], h.score, h.signals) for h in shown],
+        # A product deleted since it was ranked is left out rather than failing the page.
+        hits=[
+            SearchHit(products[hit.product_id], hit.score, hit.signals)
+            for hit in shown
+            if hit.product_id in products
+        ],
         total=total,
         page=page,
         page_size=page_size,

@@ -7,13 +7,12 @@ result list while matches exist further down.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import numpy as np
 from django.db import connection
 
-from catalog.selectors import product_images_shown
+from catalog.selectors import product_images_shown_sql
 from retrieval.encoders import ClipEncoder
 from retrieval.filters import SearchFilters
 from retrieval.models import ProductEmbedding
@@ -70,7 +69,7 @@ def image_vector_ranking(
     limit: int = VECTOR_CANDIDATES,
 ) -> list[tuple[int, float]]:
     """Products ranked by their *best* image's distance to `query_vector` (one row each)."""
-    images, image_params = _shown_images_sql()
+    images, image_params = product_images_shown_sql()
     products, params = filters.products_sql()
     sql = _NEAREST_IMAGES_SQL.format(dim=int(encoder.dim), images=images, products=products)
     # Extra rows: a product with several images may appear more than once.
@@ -82,13 +81,6 @@ def image_vector_ranking(
     for product_id, distance in sorted(rows, key=lambda row: (row[1], row[0])):
         best.setdefault(product_id, distance)
     return list(best.items())[:limit]
-
-
-@functools.cache
-def _shown_images_sql() -> tuple[str, tuple]:
-    """The ids of images a shopper may see (catalog.selectors), compiled once."""
-    sql, params = product_images_shown().order_by().values("pk").query.sql_with_params()
-    return sql, tuple(params)
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
