@@ -19,7 +19,7 @@ from retrieval.models import ProductEmbedding
 from retrieval.vector_index import vector_literal
 
 # Candidates taken from the vector half: the result set a query ranks, pages and counts facets
-# over. At 100k products top-200 cost 10.8 ms against 7.4 ms for top-10 (bench/search.py).
+# over. At 100k products top-200 cost 6.5 ms against 2.3-3.0 ms for top-10 (bench/search.py).
 VECTOR_CANDIDATES = 100
 
 # Written in SQL, not built with the ORM: building and compiling the query took longer than

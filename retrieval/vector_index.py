@@ -2,7 +2,7 @@
 
 pgvector's documented way to index vectors of several dimensions in one column. A query uses
 the index when it orders by the same cast expression and filters on the same encoder literal
-(`nearest_vector_distance` builds exactly that expression).
+(`nearest_vector_distance` and the search SQL in retrieval/vector.py write exactly that).
 """
 
 from __future__ import annotations
