@@ -7,7 +7,7 @@ class RetrievalConfig(AppConfig):
 
     def ready(self) -> None:
         from catalog.signals import product_images_added
-        from retrieval import checks, lookups, session  # noqa: F401  (register checks and `__any`)
+        from retrieval import checks, session  # noqa: F401  (registers the system checks)
         from retrieval.tasks import embedding_job_defer
 
         def on_images_added(sender, image_ids, **kwargs):

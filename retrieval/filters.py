@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from catalog.models import ProductQuerySet
-from catalog.selectors import products_searchable
+from catalog.selectors import ids_sql, products_searchable
 
 
 @dataclass(frozen=True)
@@ -46,5 +46,4 @@ class SearchFilters:
 
 @functools.lru_cache(maxsize=512)
 def _compiled_product_ids(filters: SearchFilters) -> tuple[str, tuple]:
-    sql, params = filters.products().order_by().values("pk").query.sql_with_params()
-    return sql, tuple(params)
+    return ids_sql(filters.products())

@@ -62,27 +62,28 @@ def _edit_budget(word: str) -> int:
 def correct_spelling(query: str) -> list[str]:
     """The query's words, each replaced by the catalog word it most likely means."""
     words = [word.lower() for word in _WORD.findall(query)]
-    # Short words and words with digits (sizes, SKUs) are taken as typed.
-    looked_up = [
-        (i, word.replace("-", ""))
-        for i, word in enumerate(words)
-        if _edit_budget(word.replace("-", "")) and not any(ch.isdigit() for ch in word)
-    ]
+    looked_up = []  # (index, hyphen-free form, edit budget) of each word to look up
+    for i, word in enumerate(words):
+        compact = word.replace("-", "")
+        budget = _edit_budget(compact)
+        # Short words and words with digits (sizes, SKUs) are taken as typed.
+        if budget and not any(ch.isdigit() for ch in word):
+            looked_up.append((i, compact, budget))
     if not looked_up:
         return words
     with connection.cursor() as cursor:
         cursor.execute(
             _SPELLING_SQL,
             {
-                "words": [compact for _, compact in looked_up],
-                "budgets": [_edit_budget(compact) for _, compact in looked_up],
+                "words": [compact for _, compact, _ in looked_up],
+                "budgets": [budget for _, _, budget in looked_up],
             },
         )
         nearest = dict(cursor.fetchall())
     # No catalog word within the budget: the word stays as typed; if it is nonsense,
     # full-text search simply finds nothing for it.
     corrected = list(words)
-    for position, (i, _) in enumerate(looked_up, start=1):
+    for position, (i, _, _) in enumerate(looked_up, start=1):
         corrected[i] = nearest.get(position, words[i])
     return corrected
 
