@@ -66,16 +66,19 @@ class Fingerprint:
 
 
 def load_features(blob: bytes) -> dict[str, Orientation]:
+    return {name: load_orientation(blob, name) for name in ("upright", "mirrored")}
+
+
+def load_orientation(blob: bytes, name: str) -> Orientation:
+    """One orientation ("upright" or "mirrored") of a features blob; only its arrays are
+    decompressed."""
     arrays = np.load(io.BytesIO(blob))
-    return {
-        name: Orientation(
-            points=arrays[f"{name}_points"],
-            descriptors=arrays[f"{name}_descriptors"],
-            thumbnail=arrays[f"{name}_thumbnail"],
-            indexed=[],
-        )
-        for name in ("upright", "mirrored")
-    }
+    return Orientation(
+        points=arrays[f"{name}_points"],
+        descriptors=arrays[f"{name}_descriptors"],
+        thumbnail=arrays[f"{name}_thumbnail"],
+        indexed=[],
+    )
 
 
 def bits_to_string(bits) -> str:

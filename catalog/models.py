@@ -230,6 +230,8 @@ class RegistryKeypoint(models.Model):
 
     entry = models.ForeignKey(GeneratedImage, on_delete=models.CASCADE, related_name="keypoints")
     descriptor = BitField(length=256)
+    # Which orientation of the entry it describes: a candidate is verified in that one only.
+    mirrored = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

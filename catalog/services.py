@@ -251,8 +251,9 @@ def generated_image_register(
             features=prints.features_blob(),
         )
         RegistryKeypoint.objects.bulk_create(
-            RegistryKeypoint(entry=entry, descriptor=bits)
-            for bits in prints.upright.indexed + prints.mirrored.indexed
+            RegistryKeypoint(entry=entry, descriptor=bits, mirrored=mirrored)
+            for mirrored, side in ((False, prints.upright), (True, prints.mirrored))
+            for bits in side.indexed
         )
     name = entry.file.storage.save(
         generated_image_path(entry, f"image.{inspected.extension}"), ContentFile(data)

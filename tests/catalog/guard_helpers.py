@@ -31,5 +31,7 @@ EDITS = {
     "centre_crop_10": lambda im: encoded(crop(im, 0.1, 0.1, 0.1, 0.1)),
     "off_centre_crop_5": lambda im: encoded(crop(im, 0.08, 0.02, 0.02, 0.08)),
     "mirror": lambda im: encoded(ImageOps.mirror(im)),
+    # Matched by the mirrored orientation's local features (PDQ misses crops).
+    "mirrored_centre_crop_10": lambda im: encoded(ImageOps.mirror(crop(im, 0.1, 0.1, 0.1, 0.1))),
     "grayscale_png": lambda im: encoded(ImageOps.grayscale(im), "PNG"),
 }

@@ -1,11 +1,15 @@
 """The provenance guard on every way in: generated images, edited or not, never become products."""
 
+import importlib
 import io
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from PIL import Image
 
+from catalog import fingerprints
+from catalog.guard import local_feature_candidates
 from catalog.models import GeneratedImage, ProductImage, RegistryKeypoint
 from catalog.services import product_image_create
 from tests.catalog.guard_helpers import EDITS, encoded, register_as_generated
@@ -23,7 +27,8 @@ def test_registration_commits_the_row_with_hashes_then_stores_the_file_privately
 
     entry.refresh_from_db()
     assert len(entry.pdq) == 256 and len(entry.phash) == 64 and entry.pdq != entry.pdq_mirror
-    assert RegistryKeypoint.objects.filter(entry=entry).count() == 128
+    assert RegistryKeypoint.objects.filter(entry=entry, mirrored=False).count() == 64
+    assert RegistryKeypoint.objects.filter(entry=entry, mirrored=True).count() == 64
     assert entry.file.read() == photo.read_bytes()
     assert str(settings.MEDIA_ROOT) not in entry.file.path  # not under the public media folder
 
@@ -123,3 +128,27 @@ def test_backfill_fingerprints_older_images_and_quarantines_registered_ones():
     first, second = (ProductImage.objects.get(pk=image.pk) for image in older)
     assert first.guard_status == "quarantined" and second.guard_status == "passed"
     assert second.pdq is not None and ProductImageKeypoint.objects.filter(image=second).exists()
+
+
+def test_keypoints_registered_before_orientations_were_recorded_get_theirs_back():
+    entry = register_as_generated(dataset_photos(1)[0], MerchantFactory())
+    keypoints = RegistryKeypoint.objects.filter(entry=entry)
+    mirrored = set(keypoints.filter(mirrored=True).values_list("pk", flat=True))
+    keypoints.update(mirrored=False)  # as migration 0006 found older rows
+
+    migration = importlib.import_module("catalog.migrations.0006_keypoint_orientation")
+    migration.mark_mirrored_keypoints(django_apps, None)
+
+    assert set(keypoints.filter(mirrored=True).values_list("pk", flat=True)) == mirrored
+
+
+@pytest.mark.parametrize(
+    ("edit", "mirrored"), [("centre_crop_10", False), ("mirrored_centre_crop_10", True)]
+)
+def test_a_cropped_copy_votes_for_the_orientation_it_was_cut_from(edit, mirrored):
+    photo = dataset_photos(3)[2]
+    entry = register_as_generated(photo, MerchantFactory())
+    rgb = fingerprints.normalised(Image.open(io.BytesIO(EDITS[edit](Image.open(photo)))))
+    query = fingerprints.orientation(rgb.convert("L"))
+
+    assert local_feature_candidates(query.indexed)[0] == (entry.pk, mirrored)
