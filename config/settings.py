@@ -3,6 +3,7 @@
 Environment variables (all optional):
   DATABASE_URL            postgres://... of a PostgreSQL with pgvector; unset = the embedded server
   FIDELIS_PGDATA          data dir of the embedded server (default var/pgdata)
+  FIDELIS_PG_SHARED_BUFFERS  the embedded server's shared_buffers (default 1GB)
   FIDELIS_ENCODER         encoder profile: tiny (default), bench, or an open_clip model name
   FIDELIS_ENCODER_WEIGHTS weights for a named model: an open_clip pretrained tag or a local file
   FIDELIS_ENCODER_PRECISION  fp32, bf16 or int8 (default: int8, except fp32 for tiny)
