@@ -337,7 +337,7 @@ def _catalog_crops_of(entry: GeneratedImage, *, exclude: set[int]):
         return
     descriptors = list(entry.keypoints.values_list("descriptor", flat=True))
     voted = _keypoint_votes(descriptors, table="catalog_productimagekeypoint", owner="image_id")
-    candidates = [pk for pk, _upright in voted if pk not in exclude]
+    candidates = [pk for pk, _mirrored in voted if pk not in exclude]
     references = fingerprints.load_features(bytes(entry.features)).values()
     passed = ProductImage.objects.filter(
         pk__in=candidates, guard_status=ProductImage.GuardStatus.PASSED

