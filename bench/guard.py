@@ -91,9 +91,9 @@ SELECT %(merchant)s, 'synthetic', '', 0, 'synthetic', now(), md5(g || 'a') || md
 FROM generate_series(1, %(count)s) g
 """
 _SYNTHETIC_KEYPOINTS = """
-INSERT INTO catalog_registrykeypoint (entry_id, descriptor, mirrored)
+INSERT INTO catalog_registrykeypoint (entry_id, descriptor, mirrored, x, y)
 SELECT e.id, ('x' || md5(random()::text || k) || md5(random()::text || k))::bit(256),
-  k > %(per_entry)s / 2
+  k > %(per_entry)s / 2, random() * 512, random() * 384
 FROM catalog_generatedimage e CROSS JOIN generate_series(1, %(per_entry)s) k
 WHERE e.model_identity = 'synthetic'
 """

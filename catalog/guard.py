@@ -38,6 +38,14 @@ CANDIDATES = 5
 # off-centre) gave their own entry >= 5 votes (1st percentile 9, median 34), while half the
 # candidates of unrelated real photos had <= 4, whose verification this skips.
 MIN_VOTES = 5
+# The 10 most voted pairs are checked for one placement of the query in them, and verified in
+# full only if >= 3 of their votes agree on it (fingerprints.placement_votes). Measured at 500
+# registered: a copy cropped by 10% gets a median of 11 agreeing votes, and < 3 only where its
+# own entry had < 5 votes anyway (3 of 1,000 copies); the candidates of 600 unrelated photos
+# got 0-4 (94% <= 2), so the median unrelated photo is verified against nothing instead of
+# 2-3 entries (~10 ms).
+VOTED_CANDIDATES = 10
+MIN_PLACED_VOTES = 3
 # A true correspondence sits far closer (10-40 bits) than anything else (~100), so a narrow HNSW
 # search finds it: ef_search 16 instead of 40 cut the 64 lookups from 70 to ~40 ms at 10,000
 # registered images (1.28M indexed descriptors); 10 instead of 16 from 16.5 to 13.2 ms at 1,000,
@@ -149,13 +157,17 @@ def global_hash_match(*, pdq: str, phash: str) -> GuardMatch | None:
 
 
 # Each query descriptor takes its nearest indexed descriptors; the (owner, orientation) pairs
-# with most votes win.
+# with most votes win, each with its correspondences: which query descriptor (0-based) voted
+# for a keypoint at which position.
 _VOTES_SQL = """
-SELECT k.{owner}, k.mirrored, count(*) AS votes
-FROM unnest(%(descriptors)s::bit(256)[]) AS q(descriptor)
+SELECT k.{owner}, k.mirrored, count(*) AS votes,
+  array_agg(q.number - 1 ORDER BY q.number), array_agg(k.x ORDER BY q.number),
+  array_agg(k.y ORDER BY q.number)
+FROM unnest(%(descriptors)s::bit(256)[]) WITH ORDINALITY AS q(descriptor, number)
 CROSS JOIN LATERAL (
-  SELECT {owner}, {mirrored} AS mirrored, descriptor <~> q.descriptor AS distance FROM {table}
-  ORDER BY descriptor <~> q.descriptor LIMIT %(neighbours)s
+  SELECT {owner}, {mirrored} AS mirrored, {x} AS x, {y} AS y,
+    descriptor <~> q.descriptor AS distance
+  FROM {table} ORDER BY descriptor <~> q.descriptor LIMIT %(neighbours)s
 ) AS k
 WHERE k.distance <= %(max_bits)s
 GROUP BY k.{owner}, k.mirrored HAVING count(*) >= %(min_votes)s
@@ -164,42 +176,74 @@ LIMIT %(candidates)s
 """
 
 
+@dataclass(frozen=True)
+class Votes:
+    """The keypoints of one (owner, orientation) that a query's descriptors voted for."""
+
+    owner_id: int
+    mirrored: bool
+    queries: list[int]  # the voting descriptor of each vote (its row in the query)
+    points: list[tuple[float, float]]  # the position of the keypoint it voted for
+
+
 def _keypoint_votes(
     descriptors: list[str],
     *,
     table: str,
     owner: str,
-    mirrored: str = "false",
+    positioned: bool = False,
     ef_search: int = DEFAULT_EF_SEARCH,
-) -> list[tuple[int, bool]]:
-    """(owner id, mirrored) pairs of the keypoint `table` most voted for by `descriptors`;
-    `mirrored` is the table's orientation column, or false for a table of upright ones."""
+    candidates: int = CANDIDATES,
+) -> list[Votes]:
+    """The (owner, orientation) pairs of the keypoint `table` most voted for by `descriptors`.
+    A `positioned` table records each keypoint's orientation and position (the registry);
+    the other one holds upright keypoints of unknown position."""
     if not descriptors:
         return []
+    columns = (
+        {"mirrored": "mirrored", "x": "x", "y": "y"}
+        if positioned
+        else {"mirrored": "false", "x": "0.0", "y": "0.0"}
+    )
     with _hnsw_lookups(ef_search=ef_search) as cursor:
         cursor.execute(
-            _VOTES_SQL.format(table=table, owner=owner, mirrored=mirrored),
+            _VOTES_SQL.format(table=table, owner=owner, **columns),
             {
                 "descriptors": descriptors,
                 "neighbours": KEYPOINT_NEIGHBOURS,
                 "max_bits": KEYPOINT_MATCH_BITS,
-                "candidates": CANDIDATES,
+                "candidates": candidates,
                 "min_votes": MIN_VOTES,
             },
         )
-        return [(owner_id, mirrored) for owner_id, mirrored, _votes in cursor.fetchall()]
+        return [
+            Votes(owner_id, mirrored, queries, list(zip(xs, ys, strict=True)))
+            for owner_id, mirrored, _votes, queries, xs, ys in cursor.fetchall()
+        ]
 
 
-def local_feature_candidates(descriptors: list[str]) -> list[tuple[int, bool]]:
-    """(registry entry, mirrored) pairs most voted for by a query image's descriptors: a
-    cropped copy votes for the orientation it was cut from, so only that one is verified."""
-    return _keypoint_votes(
-        descriptors,
+def local_feature_candidates(query: fingerprints.Orientation) -> list[tuple[int, bool]]:
+    """(registry entry, mirrored) pairs to verify for a query image, best first.
+
+    A cropped copy votes for the orientation it was cut from, and its votes agree on one
+    placement of the copy in it; an unrelated photo's few votes land anywhere. So the most
+    voted pairs are kept only when enough of their votes fit one similarity transform.
+    """
+    voted = _keypoint_votes(
+        query.indexed,
         table="catalog_registrykeypoint",
         owner="entry_id",
-        mirrored="mirrored",
+        positioned=True,
         ef_search=KEYPOINT_EF_SEARCH,
+        candidates=VOTED_CANDIDATES,
     )
+    query_points = query.indexed_points
+    placed = []
+    for votes in voted:
+        agreeing = fingerprints.placement_votes(query_points[votes.queries], votes.points)
+        if agreeing >= MIN_PLACED_VOTES:
+            placed.append((-agreeing, votes.owner_id, votes.mirrored))
+    return [(owner_id, mirrored) for _, owner_id, mirrored in sorted(placed)[:CANDIDATES]]
 
 
 def is_verified(match: fingerprints.GeometricMatch | None) -> bool:
@@ -213,7 +257,7 @@ def is_verified(match: fingerprints.GeometricMatch | None) -> bool:
 
 
 def local_feature_match(query: fingerprints.Orientation) -> GuardMatch | None:
-    candidates = local_feature_candidates(query.indexed)
+    candidates = local_feature_candidates(query)
     if not candidates:
         return None
     blobs = dict(
@@ -337,7 +381,7 @@ def _catalog_crops_of(entry: GeneratedImage, *, exclude: set[int]):
         return
     descriptors = list(entry.keypoints.values_list("descriptor", flat=True))
     voted = _keypoint_votes(descriptors, table="catalog_productimagekeypoint", owner="image_id")
-    candidates = [pk for pk, _mirrored in voted if pk not in exclude]
+    candidates = [votes.owner_id for votes in voted if votes.owner_id not in exclude]
     references = fingerprints.load_features(bytes(entry.features)).values()
     passed = ProductImage.objects.filter(
         pk__in=candidates, guard_status=ProductImage.GuardStatus.PASSED

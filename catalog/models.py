@@ -232,6 +232,10 @@ class RegistryKeypoint(models.Model):
     descriptor = BitField(length=256)
     # Which orientation of the entry it describes: a candidate is verified in that one only.
     mirrored = models.BooleanField(default=False)
+    # Where it sits in that orientation (normalised pixels): the votes a candidate gets must
+    # agree on one placement of the query in it before the candidate is verified in full.
+    x = models.FloatField(default=0.0)
+    y = models.FloatField(default=0.0)
 
     class Meta:
         indexes = [

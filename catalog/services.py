@@ -251,9 +251,9 @@ def generated_image_register(
             features=prints.features_blob(),
         )
         RegistryKeypoint.objects.bulk_create(
-            RegistryKeypoint(entry=entry, descriptor=bits, mirrored=mirrored)
+            RegistryKeypoint(entry=entry, descriptor=bits, mirrored=mirrored, x=x, y=y)
             for mirrored, side in ((False, prints.upright), (True, prints.mirrored))
-            for bits in side.indexed
+            for bits, (x, y) in zip(side.indexed, side.indexed_points.tolist(), strict=True)
         )
     name = entry.file.storage.save(
         generated_image_path(entry, f"image.{inspected.extension}"), ContentFile(data)

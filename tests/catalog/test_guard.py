@@ -3,13 +3,14 @@
 import importlib
 import io
 
+import numpy as np
 import pytest
 from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from PIL import Image
 
 from catalog import fingerprints
-from catalog.guard import local_feature_candidates
+from catalog.guard import KEYPOINT_MATCH_BITS, local_feature_candidates
 from catalog.models import GeneratedImage, ProductImage, RegistryKeypoint
 from catalog.services import product_image_create
 from tests.catalog.guard_helpers import EDITS, encoded, register_as_generated
@@ -142,6 +143,49 @@ def test_keypoints_registered_before_orientations_were_recorded_get_theirs_back(
     assert set(keypoints.filter(mirrored=True).values_list("pk", flat=True)) == mirrored
 
 
+def test_keypoints_registered_before_positions_were_recorded_get_theirs_back():
+    entry = register_as_generated(dataset_photos(1)[0], MerchantFactory())
+    keypoints = RegistryKeypoint.objects.filter(entry=entry).order_by("pk")
+    positions = list(keypoints.values_list("x", "y"))
+    keypoints.update(x=0.0, y=0.0)  # as migration 0007 found older rows
+
+    migration = importlib.import_module("catalog.migrations.0007_keypoint_position")
+    migration.place_keypoints(django_apps, None)
+
+    assert list(keypoints.values_list("x", "y")) == positions
+    assert len(set(positions)) > 100  # 128 keypoints, in both orientations, at real places
+
+
+def test_a_cropped_copys_votes_agree_on_where_it_was_cut_from():
+    photo = dataset_photos(3)[2]
+    original = fingerprints.orientation(fingerprints.normalised(Image.open(photo)).convert("L"))
+    crop = Image.open(io.BytesIO(EDITS["centre_crop_10"](Image.open(photo))))
+    query = fingerprints.orientation(fingerprints.normalised(crop).convert("L"))
+    # Each indexed query keypoint votes for its nearest indexed keypoint of the original.
+    pairs = fingerprints._matcher.match(
+        query.descriptors[query.strongest], original.descriptors[original.strongest]
+    )
+    pairs = [m for m in pairs if m.distance <= KEYPOINT_MATCH_BITS]
+    true_votes = (
+        query.indexed_points[[m.queryIdx for m in pairs]],
+        original.indexed_points[[m.trainIdx for m in pairs]],
+    )
+
+    assert fingerprints.placement_votes(*true_votes) >= 10
+    # Votes that all land on one keypoint (a repeated texture) prove nothing.
+    one_keypoint = np.repeat(true_votes[1][:1], len(true_votes[1]), axis=0)
+    assert fingerprints.placement_votes(true_votes[0], one_keypoint) <= 1
+
+
+def test_only_a_placement_a_copy_can_have_counts():
+    corners = np.float32([(x, y) for x in range(20, 500, 40) for y in range(20, 380, 40)])
+
+    assert fingerprints.placement_votes(corners, corners * 0.8 + [40, 30]) == len(corners)
+    # A "copy" showing 4x more than the original, or everything shrunk to a tenth, is none.
+    assert fingerprints.placement_votes(corners, corners * 4) == 0
+    assert fingerprints.placement_votes(corners, corners * 0.1) == 0
+
+
 @pytest.mark.parametrize(
     ("edit", "mirrored"), [("centre_crop_10", False), ("mirrored_centre_crop_10", True)]
 )
@@ -151,4 +195,4 @@ def test_a_cropped_copy_votes_for_the_orientation_it_was_cut_from(edit, mirrored
     rgb = fingerprints.normalised(Image.open(io.BytesIO(EDITS[edit](Image.open(photo)))))
     query = fingerprints.orientation(rgb.convert("L"))
 
-    assert local_feature_candidates(query.indexed)[0] == (entry.pk, mirrored)
+    assert local_feature_candidates(query)[0] == (entry.pk, mirrored)

@@ -23,3 +23,20 @@ def test_edited_copies_are_refused_and_real_photos_pass():
     recalls = {name: attack["recall"] for name, attack in results["attacks"].items()}
     assert min(recalls.values()) >= 11 / 12, recalls
     assert results["false_positives"] == 0, results["false_positive_examples"]
+
+
+def test_the_benchmark_fills_the_registry_with_entries_that_match_nothing():
+    from django.conf import settings
+
+    sys.path.insert(0, str(settings.BASE_DIR / "bench"))
+    import guard  # bench/guard.py
+
+    from catalog.models import GeneratedImage, RegistryKeypoint
+
+    guard.register(dataset_photos(2, split="validation"))
+    guard.add_synthetic_entries(30)
+
+    assert GeneratedImage.objects.count() == 32
+    assert RegistryKeypoint.objects.count() == 32 * 128
+    match, _seconds = guard.check(dataset_photos(1, split="train")[0].read_bytes())
+    assert match is None
