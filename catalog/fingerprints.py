@@ -4,8 +4,8 @@ Three signals, chosen by measurement on the shared clothing photos (see bench/gu
 - PDQ (256 bit) of the image and of its mirror, and a 64-bit pHash: survive re-encoding,
   resizing, grayscale and brightness changes, but not crops (a 5% crop moves PDQ ~100 bits).
 - ORB local features: survive crops. A few strong, spatially spread descriptors per orientation
-  go into an HNSW index to find candidates; the full feature set, kept in a compressed blob,
-  verifies a candidate geometrically.
+  go into an HNSW index, with their positions, to find candidates; the full feature set, kept
+  in a compressed blob, verifies a candidate geometrically.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ One check for every way into the catalog (admin, API, bulk import, re-checks). C
 1. metadata: XMP or C2PA declaring an AI digital source type (even if not in our registry);
 2. exact bytes (sha256);
 3. global perceptual hashes (PDQ of the image and of its mirror, pHash) through HNSW;
-4. local features: strong ORB descriptors vote for candidates through HNSW, then the full
-   feature sets are matched and verified geometrically (survives crops).
+4. local features: strong ORB descriptors vote for candidates through HNSW; a candidate whose
+   votes agree on one placement of the image in it is matched with its full feature set and
+   verified geometrically (survives crops).
 Thresholds were calibrated with bench/guard.py on the shared clothing photos.
 """
 
