@@ -8,12 +8,18 @@ edited copies of each (recall per edit), then check every train photo untouched 
 positives). Then the registry is filled with random entries up to each `--scale` size and the
 check is timed on real photos that match nothing (the slowest path). Prints a table and writes
 bench/results/guard.json.
+
+At 100,000 registered images the keypoint index holds 12.8M rows: its graph needs ~10 GB to
+build in memory (FIDELIS_BENCH_BUILD_MEMORY, default 2GB; the build takes over an hour on 2
+cores when it fits) and ~5 GB of shared_buffers to be searched from memory
+(FIDELIS_PG_SHARED_BUFFERS=6GB).
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import time
 from collections.abc import Callable
@@ -119,7 +125,9 @@ def add_synthetic_entries(count: int) -> float:
     started = time.perf_counter()
     merchant = Merchant.objects.get(slug="bench").pk
     with connection.cursor() as cursor:
-        cursor.execute("SET maintenance_work_mem = '2GB'")
+        memory = os.environ.get("FIDELIS_BENCH_BUILD_MEMORY", "2GB")
+        cursor.execute("SET maintenance_work_mem = %s", [memory])
+        cursor.execute("SET max_parallel_maintenance_workers = %s", [os.cpu_count() - 1])
         cursor.execute(_REGISTRY_INDEXES)
         indexes = cursor.fetchall()
         for name, _definition in indexes:
