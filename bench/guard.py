@@ -9,7 +9,7 @@ positives). Then the registry is filled with random entries up to each `--scale`
 check is timed on real photos that match nothing (the slowest path). Prints a table and writes
 bench/results/guard.json.
 
-At 100,000 registered images the keypoint index holds 12.8M rows: its graph needs ~10 GB to
+At 100,000 registered images the keypoint index holds 12.8M rows: its graph needs ~9 GB to
 build in memory (FIDELIS_BENCH_BUILD_MEMORY, default 2GB; the build takes over an hour on 2
 cores when it fits) and ~5 GB of shared_buffers to be searched from memory
 (FIDELIS_PG_SHARED_BUFFERS=6GB).
