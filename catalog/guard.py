@@ -44,7 +44,7 @@ MIN_VOTES = 5
 # registered: a copy cropped by 10% gets a median of 11 agreeing votes, and < 3 only where its
 # own entry had < 5 votes anyway (3 of 1,000 copies); the candidates of 600 unrelated photos
 # got 0-4 (94% <= 2), so the median unrelated photo is verified against nothing instead of
-# 2-3 entries (~10 ms).
+# 2-3 entries: a check at 100,000 registered took 57.9 instead of 65.5 ms (p50).
 VOTED_CANDIDATES = 10
 MIN_PLACED_VOTES = 3
 # A true correspondence sits far closer (10-40 bits) than anything else (~100), so a narrow HNSW
