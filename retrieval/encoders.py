@@ -25,6 +25,8 @@ from django.conf import settings
 from open_clip.transformer import text_global_pool
 from PIL import Image
 
+from retrieval.pixels import ClipPixels
+
 logger = logging.getLogger("fidelis.encoders")
 open_clip.add_model_config(Path(__file__).parent / "model_configs")
 
@@ -92,6 +94,7 @@ class ClipEncoder:
             spec.architecture, pretrained=spec.weights
         )
         model.eval()
+        self.fast_preprocess = ClipPixels.matching(self.preprocess)
         self.tokenizer = open_clip.get_tokenizer(spec.architecture)
         size = model.visual.image_size
         self.image_size = size[0] if isinstance(size, tuple) else size
@@ -136,7 +139,8 @@ class ClipEncoder:
 
     def pixels_of(self, image: Image.Image) -> torch.Tensor:
         """Preprocess a decoded image to the model's input tensor."""
-        return self.preprocess(image.convert("RGB"))
+        rgb = image.convert("RGB")
+        return self.fast_preprocess(rgb) if self.fast_preprocess else self.preprocess(rgb)
 
     @torch.inference_mode()
     def encode_images(self, pixels: torch.Tensor) -> np.ndarray:

@@ -1,12 +1,15 @@
 """Encoders: one loader for random profiles and real weights; models never mix."""
 
 import numpy as np
+import open_clip
 import pytest
 import torch
 from django.core.management import call_command
+from PIL import Image
 
 from retrieval.encoders import ClipEncoder, EncoderSpec, spec_from_settings
 from retrieval.models import ImageEmbedding
+from retrieval.pixels import ClipPixels
 from retrieval.selectors import image_neighbours
 from tests.conftest import dataset_photos
 
@@ -50,6 +53,25 @@ def test_text_cut_after_the_end_token_matches_the_full_77_token_tower(tiny):
         full = torch.nn.functional.normalize(tiny.model.encode_text(tiny.tokenizer(texts)), dim=-1)
 
     np.testing.assert_allclose(tiny.encode_texts(texts), full.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(400, 711), (711, 400), (300, 300), (225, 1001), (97, 61)])
+@pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P"])
+def test_fast_preprocessing_gives_open_clips_pixels_bit_for_bit(size, mode):
+    preprocess = open_clip.image_transform(224, is_train=False)
+    fast = ClipPixels.matching(preprocess)
+    with Image.open(dataset_photos(1)[0]) as photo:
+        image = photo.convert("RGB").resize(size).convert(mode).convert("RGB")
+
+    assert fast is not None
+    assert torch.equal(fast(image), preprocess(image))
+
+
+def test_other_preprocessing_is_left_to_torchvision(tiny):
+    squash = open_clip.image_transform(224, is_train=False, resize_mode="squash")
+
+    assert ClipPixels.matching(squash) is None
+    assert ClipPixels.matching(tiny.preprocess) is not None  # the profiles take the fast path
 
 
 def test_vectors_are_unit_length_and_differ_between_photos(tiny, photos_pixels):
