@@ -97,7 +97,10 @@ class OnnxInt8Tower:
 
     def __init__(self, path: Path, *, tower: str):
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
+        # A query of a few tokens gains little from a second thread (4.2 vs 5.1 ms alone), and
+        # search encodes it while the database runs the keyword half (retrieval/search.py):
+        # there one thread won, HTTP text search 20.7 vs 23.8 ms with two (bench/search.py).
+        options.intra_op_num_threads = torch.get_num_threads() if tower == "image" else 1
         self.input_name = "pixels" if tower == "image" else "tokens"
         self.session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]

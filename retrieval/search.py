@@ -8,6 +8,7 @@ ranked.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from catalog.images import inspect_image
@@ -21,6 +22,11 @@ from retrieval.keyword import keyword_ranking
 from retrieval.vector import image_vector_ranking, product_vector, product_vector_ranking
 
 PAGE_SIZE = 24
+
+# A text query is encoded on this pool while the database runs the keyword half: ONNX Runtime
+# and psycopg both release the GIL, so the two overlap (bench/search.py, HTTP text search).
+# Threads start on first use, after any fork of the app server.
+_text_encoding = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fidelis-text-encode")
 
 
 class PageOutOfRange(Exception):
@@ -58,13 +64,13 @@ def products_search_text(
 ) -> SearchPage:
     """Vector (CLIP text embedding) and keyword (full text, typo-tolerant) rankings, fused."""
     encoder = get_encoder()
-    query_vector = encoder.encode_texts([query])[0]
+    encoding = _text_encoding.submit(encoder.encode_texts, [query])
+    keyword_ids = keyword_ranking(query, filters)
+    query_vector = encoding.result()[0]
     vector_ids = [
         pid for pid, _ in product_vector_ranking(query_vector, encoder=encoder, filters=filters)
     ]
-    fused = reciprocal_rank_fusion(
-        {"vector": vector_ids, "keyword": keyword_ranking(query, filters)}
-    )
+    fused = reciprocal_rank_fusion({"vector": vector_ids, "keyword": keyword_ids})
     return _page_of(fused, page=page, page_size=page_size)
 
 
