@@ -15,17 +15,22 @@ RESULTS = ROOT / "bench" / "results"
 DATASET = ROOT.parent / "shared" / "datasets" / "clothing-small"
 
 
-def django_setup(profile: str = "bench") -> None:
-    """Configure Django for a benchmark: the given encoder profile, a fresh database."""
+def django_setup(profile: str = "bench", keep: Path | None = None) -> None:
+    """Configure Django for a benchmark: the given encoder profile, a fresh database, or the
+    database and media kept in `keep` by an earlier run (created there on first use)."""
     sys.path.insert(0, str(ROOT))
     os.environ["FIDELIS_ENCODER"] = profile
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # Measure what production runs: DEBUG also records every SQL statement with its text,
     # which cost ~3 ms of a ~30 ms search.
     os.environ["DJANGO_DEBUG"] = "0"
-    if not os.environ.get("DATABASE_URL"):
-        os.environ["FIDELIS_PGDATA"] = _scratch_dir("fidelis-bench-pg.")
-    os.environ["FIDELIS_MEDIA_ROOT"] = _scratch_dir("fidelis-bench-media.")
+    if keep is not None:
+        os.environ["FIDELIS_PGDATA"] = str(keep.resolve() / "pgdata")
+        os.environ["FIDELIS_MEDIA_ROOT"] = str(keep.resolve() / "media")
+    else:
+        if not os.environ.get("DATABASE_URL"):
+            os.environ["FIDELIS_PGDATA"] = _scratch_dir("fidelis-bench-pg.")
+        os.environ["FIDELIS_MEDIA_ROOT"] = _scratch_dir("fidelis-bench-media.")
     import django
     from django.conf import settings
     from django.core.management import call_command
@@ -38,9 +43,10 @@ def django_setup(profile: str = "bench") -> None:
     call_command("migrate", verbosity=0)
 
 
-def run_benchmark(name: str, run, args, profile: str = "bench") -> None:
-    """Run `run(args)` on a fresh database with the given profile; write its results JSON."""
-    django_setup(profile)
+def run_benchmark(name: str, run, args, profile: str = "bench", keep: Path | None = None) -> None:
+    """Run `run(args)` on a fresh database (or the one kept in `keep`) with the given profile;
+    write its results JSON."""
+    django_setup(profile, keep)
     try:
         results = run(args)
     finally:

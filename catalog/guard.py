@@ -12,10 +12,12 @@ Thresholds were calibrated with bench/guard.py on the shared clothing photos.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q, Subquery
 from pgvector.django import HammingDistance
 from PIL import Image
@@ -103,11 +105,13 @@ def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardV
     if exact:
         return GuardVerdict(GuardMatch(signal="sha256", entry_id=exact, distance=0))
     rgb = fingerprints.normalised(image.convert("RGB"))
-    pdq, phash = fingerprints.global_hashes(rgb)
     # Local features are computed even when a global hash matched: a passed image keeps them.
-    query = fingerprints.orientation(rgb.convert("L"))
-    seen = ImageSeen(sha256=sha256, pdq=pdq, phash=phash, query=query)
+    # ORB runs on a second core while this one hashes and looks the hashes up.
+    local_features = _guard_threads.submit(fingerprints.orientation, rgb.convert("L"))
+    pdq, phash = fingerprints.global_hashes(rgb)
     match = global_hash_match(pdq=pdq, phash=phash)
+    query = local_features.result()
+    seen = ImageSeen(sha256=sha256, pdq=pdq, phash=phash, query=query)
     if match is not None and is_its_real_source(seen, match):
         match = None
     if match is None:
@@ -157,13 +161,10 @@ def global_hash_match(*, pdq: str, phash: str) -> GuardMatch | None:
     return GuardMatch(signal=signal, entry_id=pk, distance=distance)
 
 
-# Each query descriptor takes its nearest indexed descriptors; the (owner, orientation) pairs
-# with most votes win, each with its correspondences: which query descriptor (0-based) voted
-# for a keypoint at which position.
-_VOTES_SQL = """
-SELECT k.{owner}, k.mirrored, count(*) AS votes,
-  array_agg(q.number - 1 ORDER BY q.number), array_agg(k.x ORDER BY q.number),
-  array_agg(k.y ORDER BY q.number)
+# Each query descriptor takes its nearest indexed descriptors within reach: one row per vote,
+# naming the voting descriptor (its 0-based row in the query) and the keypoint it voted for.
+_VOTE_ROWS_SQL = """
+SELECT q.number - 1 + %(first)s, k.{owner}, k.mirrored, k.x, k.y
 FROM unnest(%(descriptors)s::bit(256)[]) WITH ORDINALITY AS q(descriptor, number)
 CROSS JOIN LATERAL (
   SELECT {owner}, {mirrored} AS mirrored, {x} AS x, {y} AS y,
@@ -171,10 +172,12 @@ CROSS JOIN LATERAL (
   FROM {table} ORDER BY descriptor <~> q.descriptor LIMIT %(neighbours)s
 ) AS k
 WHERE k.distance <= %(max_bits)s
-GROUP BY k.{owner}, k.mirrored HAVING count(*) >= %(min_votes)s
-ORDER BY votes DESC, k.{owner}, k.mirrored
-LIMIT %(candidates)s
 """
+
+# Checks run their keypoint lookups in two database sessions at once, one of them on this
+# pool's thread: each session's server process takes its own core. Local features (ORB, which
+# releases the GIL) are computed here too, beside the global hashes.
+_guard_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-guard")
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,8 @@ def _keypoint_votes(
     ef_search: int = DEFAULT_EF_SEARCH,
     candidates: int = CANDIDATES,
 ) -> list[Votes]:
-    """The (owner, orientation) pairs of the keypoint `table` most voted for by `descriptors`.
+    """The (owner, orientation) pairs of the keypoint `table` most voted for by `descriptors`,
+    with >= MIN_VOTES votes, most voted first (then by owner, upright first).
     A `positioned` table records each keypoint's orientation and position (the registry);
     the other one holds upright keypoints of unknown position."""
     if not descriptors:
@@ -206,21 +210,66 @@ def _keypoint_votes(
         if positioned
         else {"mirrored": "false", "x": "0.0", "y": "0.0"}
     )
-    with _hnsw_lookups(ef_search=ef_search) as cursor:
-        cursor.execute(
-            _VOTES_SQL.format(table=table, owner=owner, **columns),
-            {
-                "descriptors": descriptors,
-                "neighbours": KEYPOINT_NEIGHBOURS,
-                "max_bits": KEYPOINT_MATCH_BITS,
-                "candidates": candidates,
-                "min_votes": MIN_VOTES,
-            },
+    sql = _VOTE_ROWS_SQL.format(table=table, owner=owner, **columns)
+
+    def vote_rows(first: int, last: int) -> list[tuple]:
+        with _hnsw_lookups(ef_search=ef_search) as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "descriptors": descriptors[first:last],
+                    "first": first,
+                    "neighbours": KEYPOINT_NEIGHBOURS,
+                    "max_bits": KEYPOINT_MATCH_BITS,
+                },
+            )
+            return cursor.fetchall()
+
+    if _other_sessions_see_all_this_one_does():
+        half = len(descriptors) // 2
+        other_half = _guard_threads.submit(_in_own_session, vote_rows, half, len(descriptors))
+        rows = vote_rows(0, half) + other_half.result()
+    else:
+        rows = vote_rows(0, len(descriptors))
+    by_pair: dict[tuple[int, bool], list[tuple]] = defaultdict(list)
+    for query_row, owner_id, mirrored, x, y in sorted(rows):
+        by_pair[owner_id, mirrored].append((query_row, (x, y)))
+    ranked = sorted(
+        (pair for pair, votes in by_pair.items() if len(votes) >= MIN_VOTES),
+        key=lambda pair: (-len(by_pair[pair]), pair),
+    )
+    return [
+        Votes(
+            owner_id,
+            mirrored,
+            [query_row for query_row, _ in by_pair[owner_id, mirrored]],
+            [point for _, point in by_pair[owner_id, mirrored]],
         )
-        return [
-            Votes(owner_id, mirrored, queries, list(zip(xs, ys, strict=True)))
-            for owner_id, mirrored, _votes, queries, xs, ys in cursor.fetchall()
-        ]
+        for owner_id, mirrored in ranked[:candidates]
+    ]
+
+
+def _other_sessions_see_all_this_one_does() -> bool:
+    """Whether this session reads only committed rows, so another session may share its work.
+
+    Only a transaction that wrote (an uncommitted registration, or a test's transaction) sees
+    rows no other session does; outside a transaction every statement commits.
+    """
+    if not connection.in_atomic_block:
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
+        return cursor.fetchone()[0]
+
+
+def _in_own_session(work, *args):
+    """Run `work` on this thread's own database connection, kept or closed as after a request
+    (CONN_MAX_AGE, health checks)."""
+    close_old_connections()
+    try:
+        return work(*args)
+    finally:
+        close_old_connections()
 
 
 def local_feature_candidates(query: fingerprints.Orientation) -> list[tuple[int, bool]]:

@@ -188,10 +188,12 @@ def product_images_announce(*, image_ids: list[int]) -> None:
 def product_create_with_image(*, merchant: Merchant, data: bytes, **product_fields) -> Product:
     """One product with one image, all or nothing (used by the bulk import).
 
-    A refused image raises inside this transaction, so its product row is rolled back too.
+    The image is checked before the product row is written: a refused image writes nothing,
+    and the guard's lookups can run outside a transaction that wrote (catalog.guard).
     """
+    admitted = product_image_admit(data=data, merchant=merchant)
     product = product_create(merchant=merchant, **product_fields)
-    product_image_create(product=product, data=data)
+    product_image_create(product=product, data=data, admitted=admitted)
     return product
 
 

@@ -33,10 +33,14 @@ def test_the_benchmark_fills_the_registry_with_entries_that_match_nothing():
 
     from catalog.models import GeneratedImage, RegistryKeypoint
 
-    guard.register(dataset_photos(2, split="validation"))
-    guard.add_synthetic_entries(30)
+    entries = guard.register(dataset_photos(2, split="validation"))
+    guard.fill_registry_to(32)
+    guard.fill_registry_to(40)  # a kept database is topped up
 
-    assert GeneratedImage.objects.count() == 32
-    assert RegistryKeypoint.objects.count() == 32 * 128
+    assert GeneratedImage.objects.count() == 40
+    assert RegistryKeypoint.objects.count() == 40 * 128
+    assert guard.fill_registry_to(40) is None
+    assert guard.register(dataset_photos(2, split="validation")) == entries  # reused
+    assert GeneratedImage.objects.count() == 40
     match, _seconds = guard.check(dataset_photos(1, split="train")[0].read_bytes())
     assert match is None
