@@ -17,12 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q, Subquery
 from pgvector.django import HammingDistance
 from PIL import Image
 
 from catalog import fingerprints
+from catalog.concurrent_reads import read_beside
 from catalog.declared_source import declared_generated_source
 from catalog.models import GeneratedImage, ProductImage
 
@@ -68,6 +69,10 @@ STRONG_CORRELATION = 0.95
 STRONG_INLIERS = 50
 
 
+# Local features are computed on this pool (ORB releases the GIL) beside the global hashes.
+_local_features = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-orb")
+
+
 @dataclass(frozen=True)
 class GuardMatch:
     signal: str  # "xmp", "c2pa", "sha256", "pdq", "phash" or "local_features"
@@ -107,7 +112,7 @@ def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardV
     rgb = fingerprints.normalised(image.convert("RGB"))
     # Local features are computed even when a global hash matched: a passed image keeps them.
     # ORB runs on a second core while this one hashes and looks the hashes up.
-    local_features = _guard_threads.submit(fingerprints.orientation, rgb.convert("L"))
+    local_features = _local_features.submit(fingerprints.orientation, rgb.convert("L"))
     pdq, phash = fingerprints.global_hashes(rgb)
     match = global_hash_match(pdq=pdq, phash=phash)
     query = local_features.result()
@@ -174,11 +179,6 @@ CROSS JOIN LATERAL (
 WHERE k.distance <= %(max_bits)s
 """
 
-# Checks run their keypoint lookups in two database sessions at once, one of them on this
-# pool's thread: each session's server process takes its own core. Local features (ORB, which
-# releases the GIL) are computed here too, beside the global hashes.
-_guard_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-guard")
-
 
 @dataclass(frozen=True)
 class Votes:
@@ -225,12 +225,10 @@ def _keypoint_votes(
             )
             return cursor.fetchall()
 
-    if _other_sessions_see_all_this_one_does():
-        half = len(descriptors) // 2
-        other_half = _guard_threads.submit(_in_own_session, vote_rows, half, len(descriptors))
-        rows = vote_rows(0, half) + other_half.result()
-    else:
-        rows = vote_rows(0, len(descriptors))
+    # Half of the lookups run in a second session, on the other core.
+    half = len(descriptors) // 2
+    second_half = read_beside(vote_rows, half, len(descriptors))
+    rows = vote_rows(0, half) + second_half.result()
     by_pair: dict[tuple[int, bool], list[tuple]] = defaultdict(list)
     for query_row, owner_id, mirrored, x, y in sorted(rows):
         by_pair[owner_id, mirrored].append((query_row, (x, y)))
@@ -247,29 +245,6 @@ def _keypoint_votes(
         )
         for owner_id, mirrored in ranked[:candidates]
     ]
-
-
-def _other_sessions_see_all_this_one_does() -> bool:
-    """Whether this session reads only committed rows, so another session may share its work.
-
-    Only a transaction that wrote (an uncommitted registration, or a test's transaction) sees
-    rows no other session does; outside a transaction every statement commits.
-    """
-    if not connection.in_atomic_block:
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
-        return cursor.fetchone()[0]
-
-
-def _in_own_session(work, *args):
-    """Run `work` on this thread's own database connection, kept or closed as after a request
-    (CONN_MAX_AGE, health checks)."""
-    close_old_connections()
-    try:
-        return work(*args)
-    finally:
-        close_old_connections()
 
 
 def local_feature_candidates(query: fingerprints.Orientation) -> list[tuple[int, bool]]:

@@ -199,27 +199,17 @@ def test_a_cropped_copy_votes_for_the_orientation_it_was_cut_from(edit, mirrored
 
 
 @pytest.mark.django_db(transaction=True)
-def test_keypoint_lookups_split_over_two_sessions_vote_as_one_session_does(monkeypatch):
+def test_keypoint_lookups_split_over_two_sessions_vote_as_one_session_does():
     from django.db import transaction
-
-    from catalog import guard
 
     photo = dataset_photos(3)[2]
     entry = register_as_generated(photo, MerchantFactory())  # committed
     crop = Image.open(io.BytesIO(EDITS["mirrored_centre_crop_10"](Image.open(photo))))
     query = fingerprints.orientation(fingerprints.normalised(crop).convert("L"))
-    sessions = []
-    in_own_session = guard._in_own_session
-    monkeypatch.setattr(
-        guard, "_in_own_session", lambda *a: sessions.append(a) or in_own_session(*a)
-    )
 
-    # Outside a transaction, half of the lookups run in a second session.
-    split = local_feature_candidates(query)
-    assert len(sessions) == 1 and split[0] == (entry.pk, True)
+    split = local_feature_candidates(query)  # outside a transaction: in two sessions
     with transaction.atomic():
-        assert local_feature_candidates(query) == split  # nothing written yet: split too
-        assert len(sessions) == 2
-        MerchantFactory()  # this transaction wrote: only it sees what it wrote
-        assert local_feature_candidates(query) == split
-        assert len(sessions) == 2
+        MerchantFactory()  # this transaction wrote: all lookups run in its own session
+        single = local_feature_candidates(query)
+
+    assert split == single and split[0] == (entry.pk, True)

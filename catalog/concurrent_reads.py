@@ -1,0 +1,64 @@
+"""Reads that run in a second database session beside this one's, so on a second core.
+
+A session's server process uses one core. Two independent reads of one request (the guard's
+keypoint lookups in two halves, a results page and its facet counts) finish sooner in two
+sessions at once. That is only right when the other session sees what this one sees: when
+this one has written nothing in its open transaction (an uncommitted registration, or a test's
+transaction); then the read runs here, as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+from django.db import close_old_connections, connection
+
+T = TypeVar("T")
+
+SECOND_SESSIONS = 2
+# Each thread keeps its own connection, as a request's thread does (CONN_MAX_AGE). Threads
+# start on first use, after any fork of the app server. When all are busy (a loaded server,
+# whose cores are busy anyway) a read runs in its own request's session instead of queueing.
+_second_sessions = ThreadPoolExecutor(SECOND_SESSIONS, thread_name_prefix="fidelis-read")
+_idle_sessions = threading.BoundedSemaphore(SECOND_SESSIONS)
+
+
+def sees_only_committed_rows() -> bool:
+    """Whether everything this session reads is committed, so another session reads it too.
+
+    Outside a transaction every statement commits; inside one, only a transaction that has
+    written has a transaction id.
+    """
+    if not connection.in_atomic_block:
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id_if_assigned() IS NULL")
+        return cursor.fetchone()[0]
+
+
+def read_beside(read: Callable[..., T], *args) -> Future[T]:
+    """Start `read(*args)` in a second session when one is idle and sees the same rows;
+    otherwise run it here, now. Either way, its result (or error) comes from the future."""
+    if sees_only_committed_rows() and _idle_sessions.acquire(blocking=False):
+        started = _second_sessions.submit(_in_own_session, read, *args)
+        started.add_done_callback(lambda _: _idle_sessions.release())
+        return started
+    done: Future[T] = Future()
+    try:
+        done.set_result(read(*args))
+    except Exception as err:
+        done.set_exception(err)
+    return done
+
+
+def _in_own_session(read: Callable[..., T], *args) -> T:
+    """Run `read` on this thread's connection, kept or closed as after a request
+    (CONN_MAX_AGE, health checks)."""
+    close_old_connections()
+    try:
+        return read(*args)
+    finally:
+        close_old_connections()
