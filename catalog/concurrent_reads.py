@@ -1,10 +1,11 @@
 """Reads that run in a second database session beside this one's, so on a second core.
 
 A session's server process uses one core. Two independent reads of one request (the guard's
-keypoint lookups in two halves, a results page and its facet counts) finish sooner in two
-sessions at once. That is only right when the other session sees what this one sees: when
-this one has written nothing in its open transaction (an uncommitted registration, or a test's
-transaction); then the read runs here, as before.
+keypoint lookups in two halves) finish sooner in two sessions at once. That is only right when
+the other session sees what this one sees: when this one has written nothing in its open
+transaction (an uncommitted registration, or a test's transaction); then the read runs here,
+as before. Short reads gain nothing: a search's facet counts (~1 ms) beside its page left HTTP
+search times unchanged (text 18.12 vs 18.18 ms, photo 31.44 vs 31.42, alternating).
 """
 
 from __future__ import annotations

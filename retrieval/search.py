@@ -11,7 +11,6 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from catalog.concurrent_reads import read_beside
 from catalog.images import inspect_image
 from catalog.models import Product
 from catalog.selectors import products_displayed, products_searchable
@@ -112,8 +111,6 @@ def _page_of(hits: list[FusedHit], *, page: int, page_size: int) -> SearchPage:
     if page > last_page:
         raise PageOutOfRange(page, last_page)
     shown = hits[(page - 1) * page_size : page * page_size]
-    # The facets are counted in a second session while this one reads the page.
-    facets = read_beside(facet_counts, [hit.product_id for hit in hits])
     products = products_displayed([hit.product_id for hit in shown])
     return SearchPage(
         # A product deleted since it was ranked is left out rather than failing the page.
@@ -125,5 +122,5 @@ def _page_of(hits: list[FusedHit], *, page: int, page_size: int) -> SearchPage:
         total=total,
         page=page,
         page_size=page_size,
-        facets=facets.result(),
+        facets=facet_counts([hit.product_id for hit in hits]),
     )
