@@ -9,7 +9,8 @@ real photos for the encoders. Each stage is timed against a naive baseline in th
   profile's precision (int8 on ONNX Runtime);
 - database query alone (HNSW + filters + the strict-fidelity rule) vs an exact scan, and
   recall@10 of the HNSW answer against the exact one on the same data;
-- a whole HTTP text search (request to JSON) and a photo search vs one image encode;
+- a whole HTTP text search (request to JSON) and a photo search vs one image encode, in the
+  profile's precision and in the naive fp32 torch tower;
 - RSS of one app process with the bench profile loaded.
 Prints a table and writes bench/results/search.json.
 """
@@ -155,6 +156,12 @@ def run(args) -> dict:
     pixels = [encoder.load_image(data) for data in query_photos]
     encoder.encode_images(pixels[0][None])
     image_ms = [timed(lambda p=p: encoder.encode_images(p[None]), 1)[0][0] for p in pixels * 2]
+
+    def baseline_image_encode(p):
+        with torch.inference_mode():
+            return baseline_model.encode_image(p[None])
+
+    base_image_ms = [timed(lambda p=p: baseline_image_encode(p), 1)[0][0] for p in pixels]
     photo_ms = []
     for data in query_photos * 2:
         from io import BytesIO
@@ -184,6 +191,8 @@ def run(args) -> dict:
         "photo_search_p50_ms": round(median(photo_ms), 2),
         "image_encode_p50_ms": round(median(image_ms), 2),
         "photo_search_vs_encode": round(median(photo_ms) / median(image_ms), 2),
+        "image_encode_fp32_baseline_p50_ms": round(median(base_image_ms), 2),
+        "photo_search_vs_fp32_encode": round(median(photo_ms) / median(base_image_ms), 2),
         "app_rss_mb": app_rss_mb(),
     }
     r = results
@@ -210,6 +219,12 @@ def run(args) -> dict:
             ("image encode, p50 ms", f"{r['image_encode_p50_ms']}", ""),
             ("HTTP photo search, p50 ms", f"{r['photo_search_p50_ms']}", ""),
             ("photo search / image encode", f"{r['photo_search_vs_encode']}x", "<= 1.3x"),
+            (
+                "image encode fp32 torch (baseline), ms",
+                f"{r['image_encode_fp32_baseline_p50_ms']}",
+                "",
+            ),
+            ("photo search / fp32 image encode", f"{r['photo_search_vs_fp32_encode']}x", ""),
             ("app process RSS, MB", f"{r['app_rss_mb']}", "report"),
         ],
     )
