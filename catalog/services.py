@@ -189,7 +189,8 @@ def product_create_with_image(*, merchant: Merchant, data: bytes, **product_fiel
     """One product with one image, all or nothing (used by the bulk import).
 
     The image is checked before the product row is written: a refused image writes nothing,
-    and the guard's lookups can run outside a transaction that wrote (catalog.guard).
+    and the guard may share its lookups with a second session (catalog.concurrent_reads),
+    which it does only while this transaction has written nothing.
     """
     admitted = product_image_admit(data=data, merchant=merchant)
     product = product_create(merchant=merchant, **product_fields)
