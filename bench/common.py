@@ -77,6 +77,35 @@ def _scratch_dir(prefix: str) -> str:
     return path
 
 
+def machine_record(encoder) -> dict:
+    """What makes runs on two machines comparable: the CPU, and each tower's format with the
+    measurements that chose it (retrieval/formats.py)."""
+    from retrieval.cpu import cpu_info
+
+    decision = encoder.format_decision or {}
+    return {
+        "cpu": cpu_info(),
+        "formats": encoder.formats,
+        "format_candidates": {
+            tower: decision.get(f"{tower}_candidates", "forced") for tower in ("image", "text")
+        },
+    }
+
+
+def machine_rows(record: dict) -> list[tuple[str, str, str]]:
+    cpu = record["cpu"]
+    formats = record["formats"]
+    return [
+        ("CPU", cpu["model"][:14], " ".join(cpu["flags"]) or "no relevant flags"),
+        ("format: image tower / text tower", f"{formats['image']} / {formats['text']}", ""),
+    ]
+
+
+def log_tail(path: Path, chars: int = 3000) -> str:
+    text = path.read_text(errors="replace") if path.exists() else "(no log)"
+    return f"--- last lines of {path} ---\n{text[-chars:]}"
+
+
 def photos(split: str, count: int) -> list[Path]:
     found = sorted((DATASET / split).glob("*/*.jpg"))
     if len(found) < count:

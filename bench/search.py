@@ -6,13 +6,13 @@ On a throw-away database: 100,000 products with clustered synthetic 512-d vector
 embeddings cluster; uniform random vectors have no neighbours worth the name), one image each,
 real photos for the encoders. Each stage is timed against a naive baseline in the same run:
 - text query encode: 77-token fp32 tower vs the tower cut after the end token, in the
-  profile's precision (int8 on ONNX Runtime);
+  format measured best on this machine (retrieval/formats.py);
 - database query alone (HNSW + filters + the strict-fidelity rule) vs an exact scan, and
   recall@10 of the HNSW answer against the exact one on the same data;
 - a whole HTTP text search (request to JSON) and a photo search vs one image encode, in the
-  profile's precision and in the naive fp32 torch tower;
+  format measured best on this machine and in the naive fp32 torch tower;
 - RSS of one app process with the bench profile loaded.
-Prints a table and writes bench/results/search.json.
+Prints a table and writes bench/results/search.json, with the CPU and the formats chosen.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import time
 
 from common import (
     ROOT,
+    machine_record,
+    machine_rows,
     median,
     percentile,
     photos,
@@ -91,9 +93,7 @@ def run(args) -> dict:
     from retrieval.vector import product_vector_ranking
 
     encoder = get_encoder()
-    print(
-        f"encoder {encoder.identity} ({encoder.spec.precision}), {torch.get_num_threads()} threads"
-    )
+    print(f"encoder {encoder.identity} ({encoder.formats}), {torch.get_num_threads()} threads")
     vectors = build_catalog(args.products, encoder)
 
     # --- text encode: 77-token fp32 baseline vs cut, in the profile precision ----------------
@@ -176,6 +176,7 @@ def run(args) -> dict:
     results = {
         "products": args.products,
         "encoder": encoder.identity,
+        **machine_record(encoder),
         "text_encode_p50_ms": round(median(fast_enc), 2),
         "text_encode_p95_ms": round(percentile(fast_enc, 95), 2),
         "text_encode_baseline_p50_ms": round(median(base_enc), 2),
@@ -199,13 +200,14 @@ def run(args) -> dict:
     print_table(
         f"Search, {args.products:,} products, medians (bench profile, 2 cores)",
         [
+            *machine_rows(r),
             (
                 "text encode 77 tokens fp32 (baseline), ms",
                 f"{r['text_encode_baseline_p50_ms']}",
                 "",
             ),
             (
-                f"text encode cut + {encoder.spec.precision}, p50 ms",
+                f"text encode cut + {encoder.formats['text']}, p50 ms",
                 f"{r['text_encode_p50_ms']}",
                 "<= 6",
             ),

@@ -6,7 +6,7 @@ Environment variables (all optional):
   FIDELIS_PG_SHARED_BUFFERS  the embedded server's shared_buffers (default 1GB)
   FIDELIS_ENCODER         encoder profile: tiny (default), bench, or an open_clip model name
   FIDELIS_ENCODER_WEIGHTS weights for a named model: an open_clip pretrained tag or a local file
-  FIDELIS_ENCODER_PRECISION  fp32, bf16 or int8 (default: int8, except fp32 for tiny)
+  FIDELIS_ENCODER_PRECISION  auto (default; fp32 for tiny), or force fp32, bf16, onnx-fp32, int8
   DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS
   FIDELIS_STORAGE         "local" (default) or "s3" (AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL)
   FIDELIS_MAX_UPLOAD_MB   largest accepted image upload (default 10)

@@ -6,12 +6,7 @@ class RetrievalConfig(AppConfig):
     verbose_name = "Retrieval"
 
     def ready(self) -> None:
-        from catalog.signals import product_images_added
-        from retrieval import checks, session  # noqa: F401  (registers the system checks)
-        from retrieval.tasks import embedding_job_defer
+        from retrieval import receivers, session  # checks: registers the system checks
 
-        def on_images_added(sender, image_ids, **kwargs):
-            embedding_job_defer()
-
-        product_images_added.connect(on_images_added, dispatch_uid="retrieval-embed-new-images")
+        receivers.connect()
         session.connect()

@@ -22,31 +22,32 @@ import numpy as np
 import open_clip
 import torch
 from django.conf import settings
-from open_clip.transformer import text_global_pool
 from PIL import Image
 
+from retrieval import towers
+from retrieval.formats import formats_for
 from retrieval.pixels import ClipPixels
 
 logger = logging.getLogger("fidelis.encoders")
 open_clip.add_model_config(Path(__file__).parent / "model_configs")
 
 # Profile name -> (architecture, default precision). Both random-weight profiles use seed 0.
+# tiny stays fp32: tests compare its vectors exactly, on any machine.
 RANDOM_PROFILES = {
     "tiny": ("fidelis-tiny", "fp32"),
-    # int8 (ONNX Runtime) image tower: 44-53 images/s vs 19-21 torch fp32 here, cosine 0.9998.
-    "bench": ("ViT-B-32", "int8"),
+    "bench": ("ViT-B-32", "auto"),
 }
 RANDOM_SEED = 0
-# Number format of the weights; "int8" runs both towers on ONNX Runtime with int8 weights
-# (onnx_int8.py; the rest of the model stays in bf16 for any tower it cannot export).
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.bfloat16}
+# "auto" measures each tower's formats on this machine and keeps the fastest faithful one
+# (retrieval/formats.py); any other value forces that format on both towers.
+PRECISIONS = ("auto", *towers.FORMATS)
 
 
 @dataclass(frozen=True)
 class EncoderSpec:
     architecture: str
     weights: str | None  # None: seeded random weights
-    precision: str = "fp32"  # "fp32", "bf16", or "int8" (both towers int8 on ONNX Runtime)
+    precision: str = "fp32"  # one of PRECISIONS
 
     @property
     def random_weights(self) -> bool:
@@ -78,15 +79,17 @@ def spec_from_settings() -> EncoderSpec:
             f"FIDELIS_ENCODER={name!r} needs FIDELIS_ENCODER_WEIGHTS (an open_clip pretrained tag "
             "or a checkpoint file), or use the profile 'tiny' or 'bench'."
         )
-    return EncoderSpec(name, weights, settings.FIDELIS_ENCODER_PRECISION or "int8")
+    return EncoderSpec(name, weights, settings.FIDELIS_ENCODER_PRECISION or "auto")
 
 
 class ClipEncoder:
     def __init__(self, spec: EncoderSpec):
         self.spec = spec
         if spec.precision not in PRECISIONS:
-            raise ValueError(f"Precision {spec.precision!r} is not one of {sorted(PRECISIONS)}.")
-        self.dtype = PRECISIONS[spec.precision]
+            raise ValueError(
+                f"FIDELIS_ENCODER_PRECISION={spec.precision!r} is not one of "
+                f"{', '.join(PRECISIONS)}: leave it unset to measure the best on this machine."
+            )
         if spec.random_weights:
             torch.manual_seed(RANDOM_SEED)
         # Schema names (hf-hub:, local-dir:) carry their own weights; `pretrained` is ignored.
@@ -100,27 +103,50 @@ class ClipEncoder:
         self.image_size = size[0] if isinstance(size, tuple) else size
         with torch.inference_mode():
             self.dim = int(model.encode_text(self.tokenizer(["probe"])).shape[-1])
-        self.onnx_image_tower = self.onnx_text_tower = self.model = None
-        if spec.precision == "int8":
-            from retrieval.onnx_int8 import OnnxInt8Tower, export_once, text_tower_supported
+        # The measurements behind an "auto" choice (None when the format is forced).
+        self.format_decision: dict | None = None
+        self.formats = self._formats(model)
+        # ONNX towers first: they export from the fp32 weights, before any cast.
+        cache = settings.VAR_DIR / "onnx"
+        onnx = {
+            tower: towers.onnx_tower(
+                model, tower=tower, fmt=fmt, identity=self.identity, cache_dir=cache
+            )
+            for tower, fmt in self.formats.items()
+            if fmt in towers.ONNX_FORMATS
+        }
+        image_dtype = towers.TORCH_DTYPES.get(self.formats["image"])
+        text_dtype = towers.TORCH_DTYPES.get(self.formats["text"])
+        if image_dtype:
+            towers.cast_image_tower(model, image_dtype)
+        if text_dtype:
+            towers.cast_text_tower(model, text_dtype)
+        self.image_tower = onnx.get("image") or towers.TorchImageTower(model, image_dtype)
+        self.text_tower = onnx.get("text") or towers.TorchTextTower(model, text_dtype)
+        # With both towers on ONNX Runtime the torch weights go: that keeps ViT-B-32's 600 MB
+        # of fp32 out of every process.
+        self.model = model if image_dtype or text_dtype else None
 
-            cache = settings.VAR_DIR / "onnx"
-            towers = {
-                "image": export_once(model, tower="image", identity=self.identity, cache_dir=cache)
+    def _formats(self, model: torch.nn.Module) -> dict[str, str]:
+        """Each tower's format: forced by the spec, or measured here (retrieval/formats.py)."""
+        if self.spec.precision != "auto":
+            # A tower that cannot run in the forced format (a non-causal text tower has no
+            # ONNX export) stays in fp32.
+            return {
+                tower: self.spec.precision
+                if towers.can_run(model, tower, self.spec.precision)
+                else "fp32"
+                for tower in ("image", "text")
             }
-            if text_tower_supported(model):
-                towers["text"] = export_once(
-                    model, tower="text", identity=self.identity, cache_dir=cache
-                )
-                # Both towers run on ONNX Runtime: drop the torch weights before the sessions
-                # load, which keeps ViT-B-32's 600 MB of fp32 weights out of every process.
-                del model
-            self.onnx_image_tower = OnnxInt8Tower(towers["image"], tower="image")
-            if "text" in towers:
-                self.onnx_text_tower = OnnxInt8Tower(towers["text"], tower="text")
-                return
-        # Weights cast once: bf16 matmuls are 2-4x fp32 on these CPUs (autocast is slower).
-        self.model = model.to(self.dtype)
+        decision = formats_for(
+            model,
+            identity=self.identity,
+            cache_dir=settings.VAR_DIR / "onnx",
+            pixels_of=self.pixels_of,
+            tokenize=self.tokenizer,
+        )
+        self.format_decision = decision
+        return {"image": decision["image"], "text": decision["text"]}
 
     @property
     def identity(self) -> str:
@@ -145,39 +171,12 @@ class ClipEncoder:
     @torch.inference_mode()
     def encode_images(self, pixels: torch.Tensor) -> np.ndarray:
         """(N, 3, H, W) preprocessed pixels -> (N, dim) float32 unit vectors."""
-        if self.onnx_image_tower is not None:
-            return _unit_rows(self.onnx_image_tower(pixels))
-        return _unit_rows(self.model.encode_image(pixels.to(self.dtype)))
+        return _unit_rows(self.image_tower(pixels))
 
     @torch.inference_mode()
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Texts -> (N, dim) float32 unit vectors."""
-        tokens = self.tokenizer(texts)
-        # A causal text tower pools at the EOT token (the largest id), so the padding after the
-        # last EOT never influences the result: cut it (77 -> ~5 tokens for a query).
-        length = int(tokens.argmax(dim=-1).max()) + 1
-        if self.onnx_text_tower is not None:  # exported only for causal towers
-            return _unit_rows(self.onnx_text_tower(tokens[:, :length]))
-        model = self.model
-        if not _is_causal_argmax_tower(model):
-            return _unit_rows(model.encode_text(tokens))
-        tokens = tokens[:, :length]
-        x = model.token_embedding(tokens).to(self.dtype)
-        x = x + model.positional_embedding[:length].to(self.dtype)
-        x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
-        x = model.ln_final(x)
-        x = text_global_pool(x, tokens, "argmax")
-        projection = model.text_projection
-        x = projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
-        return _unit_rows(x)
-
-
-def _is_causal_argmax_tower(model: torch.nn.Module) -> bool:
-    return (
-        getattr(model, "text_pool_type", None) == "argmax"
-        and getattr(model, "attn_mask", None) is not None
-        and hasattr(model, "token_embedding")
-    )
+        return _unit_rows(self.text_tower(self.tokenizer(texts)))
 
 
 def _unit_rows(features: torch.Tensor) -> np.ndarray:
@@ -198,4 +197,5 @@ def get_encoder() -> ClipEncoder:
         )
     else:
         logger.info("Encoder %s loaded (%d dimensions)", spec.identity, encoder.dim)
+    logger.info("Encoder formats: image tower %(image)s, text tower %(text)s", encoder.formats)
     return encoder

@@ -40,4 +40,7 @@ def apply_search_settings(sender, connection, **kwargs) -> None:
 
 
 def connect() -> None:
-    connection_created.connect(apply_search_settings, dispatch_uid="retrieval-search-settings")
+    # weak=False: never rely on something else keeping the receiver alive (receivers.py).
+    connection_created.connect(
+        apply_search_settings, weak=False, dispatch_uid="retrieval-search-settings"
+    )

@@ -1,5 +1,7 @@
 """Encoders: one loader for random profiles and real weights; models never mix."""
 
+import json
+
 import numpy as np
 import open_clip
 import pytest
@@ -7,8 +9,11 @@ import torch
 from django.core.management import call_command
 from PIL import Image
 
+from retrieval import formats, onnx_export
 from retrieval.encoders import ClipEncoder, EncoderSpec, spec_from_settings
+from retrieval.formats import MIN_COSINE, Measurement, choose, decision_path
 from retrieval.models import ImageEmbedding
+from retrieval.onnx_export import OnnxTower
 from retrieval.pixels import ClipPixels
 from retrieval.selectors import image_neighbours
 from tests.conftest import dataset_photos
@@ -111,20 +116,119 @@ def test_a_second_encoder_never_mixes_with_the_first(tiny, photo_folder, tmp_pat
     assert len(found) == 6 and {e.encoder for e in found} == {other.identity}
 
 
-def test_int8_image_tower_stays_faithful_to_fp32(tiny, photos_pixels, settings, tmp_path):
+def held_out_cosines(encoder, reference, pixels) -> tuple[float, float]:
+    """Min cosine to `reference` on photos and queries outside the calibration set."""
+    texts = ["blue jeans", "a long grey wool winter coat with a hood", "hat", "SKU-991"]
+    image = (encoder.encode_images(pixels) * reference.encode_images(pixels)).sum(1).min()
+    text = (encoder.encode_texts(texts) * reference.encode_texts(texts)).sum(1).min()
+    return float(image), float(text)
+
+
+def test_auto_keeps_the_fastest_faithful_format_of_each_tower(
+    tiny, photos_pixels, settings, tmp_path
+):
     settings.VAR_DIR = tmp_path
+
+    auto = ClipEncoder(EncoderSpec("fidelis-tiny", None, "auto"))
+
+    decision = auto.format_decision
+    assert decision["cpu"]["model"] and decision["cpu_signature"]
+    for tower in ("image", "text"):
+        measured = decision[f"{tower}_candidates"]
+        assert {"fp32", "onnx-fp32", "int8"} <= set(measured)
+        faithful = {f: m["ms"] for f, m in measured.items() if m["min_cosine"] >= MIN_COSINE}
+        assert auto.formats[tower] == min(faithful, key=faithful.get)
+    # The guarantee of the chosen path holds beyond the calibration set too.
+    assert min(held_out_cosines(auto, tiny, photos_pixels)) >= MIN_COSINE
+    assert list((tmp_path / "onnx").glob("formats-*.json")) == [
+        decision_path(auto.identity, tmp_path / "onnx")
+    ]
+
+
+def test_the_decision_is_reused_on_this_cpu_and_measured_again_on_another(
+    settings, tmp_path, monkeypatch
+):
+    settings.VAR_DIR = tmp_path
+    first = ClipEncoder(EncoderSpec("fidelis-tiny", None, "auto"))
+    measured = []
+    real_measure = formats._measure_tower
+    monkeypatch.setattr(
+        formats, "_measure_tower", lambda *a, **kw: measured.append(a[1]) or real_measure(*a, **kw)
+    )
+
+    again = ClipEncoder(EncoderSpec("fidelis-tiny", None, "auto"))
+    assert measured == [] and again.formats == first.formats
+
+    monkeypatch.setattr(formats, "cpu_signature", lambda: "another-cpu")
+    ClipEncoder(EncoderSpec("fidelis-tiny", None, "auto"))
+    assert measured == ["image", "text"]
+    assert len(list((tmp_path / "onnx").glob("formats-*.json"))) == 2
+
+
+def test_a_cached_decision_runs_each_tower_in_its_own_format(
+    tiny, photos_pixels, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path
+    path = decision_path(tiny.identity, tmp_path / "onnx")
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"image": "fp32", "text": "onnx-fp32"}))
+
+    mixed = ClipEncoder(EncoderSpec("fidelis-tiny", None, "auto"))
+
+    assert mixed.formats == {"image": "fp32", "text": "onnx-fp32"}
+    assert isinstance(mixed.text_tower, OnnxTower) and not isinstance(mixed.image_tower, OnnxTower)
+    assert min(held_out_cosines(mixed, tiny, photos_pixels)) >= 0.99999
+
+
+def test_no_format_below_the_fidelity_floor_is_chosen_however_fast():
+    fast_but_off = Measurement(ms=1.0, min_cosine=0.9989)
+    assert (
+        choose(
+            {
+                "int8": fast_but_off,
+                "onnx-fp32": Measurement(3.0, 1.0),
+                "fp32": Measurement(9.0, 1.0),
+            }
+        )
+        == "onnx-fp32"
+    )
+    assert choose({"int8": fast_but_off, "fp32": Measurement(9.0, 1.0)}) == "fp32"
+    assert choose({"int8": Measurement(1.0, 0.9995), "fp32": Measurement(9.0, 1.0)}) == "int8"
+
+
+def test_bf16_is_measured_only_where_the_cpu_computes_it_natively(tiny, monkeypatch):
+    monkeypatch.setattr(formats, "has_native_bf16", lambda: False)
+    assert "bf16" not in formats.candidates(tiny.model, "image")
+    monkeypatch.setattr(formats, "has_native_bf16", lambda: True)
+    assert "bf16" in formats.candidates(tiny.model, "text")
+
+
+@pytest.mark.parametrize("vnni, weights", [(True, "qint8"), (False, "quint8")])
+def test_forced_int8_runs_both_towers_on_onnx_runtime_in_the_cpus_mode(
+    vnni, weights, settings, tmp_path, monkeypatch
+):
+    """u8s8 saturates without int8 dot products (cosine 0.976 on an AVX2 EPYC): u8u8 there."""
+    settings.VAR_DIR = tmp_path
+    monkeypatch.setattr(onnx_export, "has_int8_dot_products", lambda: vnni)
+
     int8 = ClipEncoder(EncoderSpec("fidelis-tiny", None, "int8"))
 
-    cosines = (int8.encode_images(photos_pixels) * tiny.encode_images(photos_pixels)).sum(1)
+    assert int8.formats == {"image": "int8", "text": "int8"} and int8.model is None
+    assert isinstance(int8.image_tower, OnnxTower) and isinstance(int8.text_tower, OnnxTower)
+    files = sorted(p.name for p in (tmp_path / "onnx").glob("*-int8-*.onnx"))
+    assert len(files) == 2 and all(f"-int8-{weights}-" in name for name in files)
+    assert int8.encode_texts(["blue jeans"]).shape == (1, int8.dim)
 
-    assert cosines.min() >= 0.99
-    assert list((tmp_path / "onnx").glob("*.onnx"))  # exported once, reused next time
-    texts = tiny.encode_texts(["blue jeans"]), int8.encode_texts(["blue jeans"])
-    assert float((texts[0] * texts[1]).sum()) >= 0.99
+
+def test_an_unknown_precision_is_refused_with_the_fix(settings):
+    settings.FIDELIS_ENCODER, settings.FIDELIS_ENCODER_PRECISION = "tiny", "int4"
+
+    with pytest.raises(ValueError, match="leave it unset"):
+        ClipEncoder(spec_from_settings())
 
 
 def test_the_exported_text_tower_takes_any_length_and_matches_open_clip(tiny):
-    from retrieval.onnx_int8 import _TextTower
+    from retrieval.onnx_export import _TextTower
 
     tower = _TextTower(tiny.model).eval()
     texts = ["hat", "a navy linen shirt with long sleeves", "x " * 40]
@@ -134,14 +238,3 @@ def test_the_exported_text_tower_takes_any_length_and_matches_open_clip(tiny):
             length = int(tokens.argmax(dim=-1).max()) + 1
             expected = tiny.model.encode_text(tokens)
             assert torch.allclose(tower(tokens[:, :length]), expected, atol=1e-5)
-
-
-def test_int8_text_tower_runs_on_onnx_runtime_close_to_fp32(tiny, settings, tmp_path):
-    settings.VAR_DIR = tmp_path
-    int8 = ClipEncoder(EncoderSpec("fidelis-tiny", None, "int8"))
-    texts = ["hat", "red summer dress", "a soft burgundy knitted winter dress with two pockets"]
-
-    cosines = (int8.encode_texts(texts) * tiny.encode_texts(texts)).sum(1)
-
-    assert int8.onnx_text_tower is not None and cosines.min() >= 0.99
-    assert len(list((tmp_path / "onnx").glob("text-tower-*.onnx"))) == 1

@@ -1,12 +1,13 @@
-"""CLIP towers on ONNX Runtime with dynamic int8 weights (precision "int8").
+"""CLIP towers exported to ONNX, in fp32 or with dynamic int8 weights, run on ONNX Runtime.
 
-Measured here (AMD EPYC, AVX-512 VNNI, 2 cores, ViT-B-32):
-- image tower, batch 32: 44-53 images/s against 40 for torch bf16 and 19-21 for torch fp32, at
-  cosine 0.9998 to the fp32 embedding;
-- text tower, one query cut after its end token: 2.7 ms against 10 ms for torch bf16 and 6.6 ms
-  for ONNX Runtime fp32, at cosine >= 0.999 with per-channel weights. A short query reads every
-  weight once for a few tokens, so it is bound by memory traffic: int8 weights are 1/2 of bf16.
-Each tower is exported and quantized once (seconds) and cached on disk per encoder identity.
+Each tower is exported (and quantized) once, in seconds, and cached on disk per encoder
+identity. Which of these formats a tower runs in is measured, not assumed (retrieval/formats.py).
+
+int8 needs the quantization mode the CPU handles well. With int8 dot products (VNNI), signed
+weights (u8s8) are fast and faithful. Without them (AVX2 only) ONNX Runtime's u8s8 kernels
+saturate their 16-bit intermediate sums: per-channel u8s8 fell to cosine 0.976 (tiny) and 0.985
+(ViT-B-32 image tower) to fp32 on an AVX2 EPYC, while unsigned weights (u8u8) held 0.9998
+(image) and 0.9992 (text) at about the same speed. ONNX Runtime's docs give the same advice.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +24,10 @@ import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from open_clip.transformer import ResidualAttentionBlock
 
+from retrieval.cpu import has_int8_dot_products
+
 # Bump when the exported graphs change, so old cache files are not reused.
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 
 
 class _ImageTower(torch.nn.Module):
@@ -83,16 +87,40 @@ def text_tower_supported(clip_model: torch.nn.Module) -> bool:
     )
 
 
-def export_once(clip_model: torch.nn.Module, *, tower: str, identity: str, cache_dir: Path) -> Path:
-    """The int8 ONNX file of one tower ("image" or "text"), exported on first use."""
+ONNX_FORMATS = ("onnx-fp32", "int8")
+
+
+def int8_weight_type() -> QuantType:
+    """Signed weights where the CPU has int8 dot products, unsigned elsewhere (see above)."""
+    return QuantType.QInt8 if has_int8_dot_products() else QuantType.QUInt8
+
+
+def export_once(
+    clip_model: torch.nn.Module, *, tower: str, fmt: str, identity: str, cache_dir: Path
+) -> Path:
+    """The ONNX file of one tower ("image" or "text") in `fmt` ("onnx-fp32" or "int8"),
+    exported on first use. int8 files are quantized from the fp32 one."""
     digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
-    path = cache_dir / f"{tower}-tower-{digest}-int8-v{EXPORT_VERSION}.onnx"
+    stem = f"{tower}-tower-{digest}"
+    fp32_path = cache_dir / f"{stem}-fp32-v{EXPORT_VERSION}.onnx"
+    if not fp32_path.exists():
+        _export_fp32(clip_model, tower, fp32_path)
+    if fmt == "onnx-fp32":
+        return fp32_path
+    weight_type = int8_weight_type()
+    path = cache_dir / f"{stem}-int8-{weight_type.name.lower()}-v{EXPORT_VERSION}.onnx"
     if not path.exists():
-        _export_quantized(clip_model, tower, path)
+        with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
+            quantized = Path(tmp) / "int8.onnx"
+            quantize_dynamic(
+                str(fp32_path), str(quantized), weight_type=weight_type, per_channel=True
+            )
+            # Atomic: workers on one machine may export at the same time; the last rename wins.
+            os.replace(quantized, path)
     return path
 
 
-class OnnxInt8Tower:
+class OnnxTower:
     """One exported tower of a CLIP model, run on ONNX Runtime."""
 
     def __init__(self, path: Path, *, tower: str):
@@ -107,14 +135,17 @@ class OnnxInt8Tower:
         )
 
     def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
-        array = inputs.float().numpy() if self.input_name == "pixels" else inputs.numpy()
+        if self.input_name == "tokens":
+            # The exported text tower pools at the end token: the padding after it is cut.
+            array = inputs[:, : int(inputs.argmax(dim=-1).max()) + 1].numpy()
+        else:
+            array = inputs.float().numpy()
         (features,) = self.session.run(None, {self.input_name: array})
         return torch.from_numpy(np.asarray(features))
 
 
-def _export_quantized(clip_model: torch.nn.Module, tower: str, path: Path) -> None:
+def _export_fp32(clip_model: torch.nn.Module, tower: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    clip_model = clip_model.float()
     if tower == "image":
         size = clip_model.visual.image_size
         size = size if isinstance(size, tuple) else (size, size)
@@ -125,24 +156,17 @@ def _export_quantized(clip_model: torch.nn.Module, tower: str, path: Path) -> No
         axes = {"tokens": {0: "batch", 1: "length"}, "features": {0: "batch"}}
     input_name = next(iter(axes))
     with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-        fp32_path, int8_path = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        torch.onnx.export(
-            module.eval(),
-            (example,),
-            str(fp32_path),
-            input_names=[input_name],
-            output_names=["features"],
-            dynamic_axes=axes,
-            dynamo=False,
-            opset_version=17,
-        )
-        # Per-channel scales: the text tower's min cosine to fp32 went from 0.9988 to 0.9992.
-        # The image tower keeps per-tensor scales, so its stored vectors do not change.
-        quantize_dynamic(
-            str(fp32_path),
-            str(int8_path),
-            weight_type=QuantType.QInt8,
-            per_channel=tower == "text",
-        )
-        # Atomic: workers on one machine may export at the same time; the last rename wins.
-        os.replace(int8_path, path)
+        exported = Path(tmp) / "fp32.onnx"
+        with warnings.catch_warnings():  # the tracer's notes on shapes the towers never vary
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module.eval(),
+                (example,),
+                str(exported),
+                input_names=[input_name],
+                output_names=["features"],
+                dynamic_axes=axes,
+                dynamo=False,
+                opset_version=17,
+            )
+        os.replace(exported, path)

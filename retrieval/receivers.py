@@ -1,0 +1,24 @@
+"""What retrieval does when the catalog announces something.
+
+Receivers live at module level and are connected with weak=False: Django keeps only a weak
+reference by default, and a function defined inside AppConfig.ready() is then collected as soon
+as ready() returns, in every process that nothing else happens to keep it alive in (a
+benchmark's, a management command's). The announcement then reached no one and new products
+were never indexed.
+"""
+
+from __future__ import annotations
+
+from catalog.signals import product_images_added
+
+
+def queue_embedding_of_new_images(sender, image_ids: list[int], **kwargs) -> None:
+    from retrieval.tasks import embedding_job_defer
+
+    embedding_job_defer()
+
+
+def connect() -> None:
+    product_images_added.connect(
+        queue_embedding_of_new_images, weak=False, dispatch_uid="retrieval-embed-new-images"
+    )

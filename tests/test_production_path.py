@@ -1,0 +1,117 @@
+"""The production path with real processes: a gunicorn server and a procrastinate worker.
+
+A merchant adds a product with a photo through the admin over HTTP; a shopper finds it by
+photo search over HTTP. Photo search ranks by image vectors only, so the product is found only
+if the worker embedded its image, which happens only if the announcement reached the queue.
+"""
+
+import re
+import time
+
+import pytest
+import requests
+
+from catalog.models import Product
+from tests import processes
+from tests.conftest import dataset_photos
+from tests.factories import MerchantFactory, merchant_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "pw-for-tests"  # tests.factories.UserFactory's
+
+
+@pytest.fixture
+def shop(tmp_path):
+    """A web server and a worker, on this test's database and media, stopped by their pids."""
+    env = processes.service_env(tmp_path / "var")
+    port = processes.free_port()
+    services = [
+        processes.start_web("web", port=port, env=env, log_dir=tmp_path / "logs"),
+        processes.start_worker("worker", env=env, log_dir=tmp_path / "logs"),
+    ]
+    base = f"http://{processes.LOOPBACK}:{port}"
+    try:
+        processes.wait_until_serving(services[0], f"{base}/api/v1/products/")
+        yield base, services
+    finally:
+        for service in services:
+            service.stop()
+
+
+def admin_session(base: str, username: str) -> requests.Session:
+    session = requests.Session()
+    session.get(f"{base}/admin/login/", timeout=10)
+    answer = session.post(
+        f"{base}/admin/login/?next=/admin/",
+        data={
+            "username": username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        timeout=10,
+    )
+    assert answer.ok and "sessionid" in session.cookies, answer.text[:500]
+    return session
+
+
+def add_product_in_admin(session: requests.Session, base: str, *, title: str, photo) -> Product:
+    url = f"{base}/admin/catalog/product/add/"
+    form = session.get(url, timeout=10).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    fields = {
+        "csrfmiddlewaretoken": token,
+        "title": title,
+        "slug": title.lower().replace(" ", "-"),
+        "sku": "",
+        "price": "24.90",
+        "currency": "EUR",
+        "stock_quantity": "4",
+        "is_active": "on",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "0",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        "images-0-position": "0",
+    }
+    with photo.open("rb") as fh:
+        files = {"images-0-file": (photo.name, fh, "image/jpeg")}
+        answer = session.post(url, data=fields, files=files, timeout=30, allow_redirects=False)
+    assert answer.status_code == 302, answer.text[:2000]  # saved: back to the list
+    return Product.objects.get(title=title)
+
+
+def seconds_until_found_by_photo(base: str, *, product: Product, photo, timeout: float, services):
+    """Photo-search for `photo` over HTTP until `product` is the first hit."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with photo.open("rb") as fh:
+            found = requests.post(
+                f"{base}/api/v1/search/photo/", files={"image": fh}, timeout=10
+            ).json()
+        hits = [hit["product"]["id"] for hit in found["results"]]
+        if hits[:1] == [product.pk]:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    logs = "\n".join(service.tail() for service in services)
+    raise AssertionError(f"{product.title} was not found by photo search in {timeout} s\n{logs}")
+
+
+def test_a_product_added_over_http_is_found_by_photo_search_within_2_s(shop):
+    base, services = shop
+    merchant = MerchantFactory(name="Harbour Outfitters")
+    user = merchant_user(merchant)
+    first, second = dataset_photos(2)
+    session = admin_session(base, user.username)
+
+    # The first product also waits for the worker to load its encoder.
+    warm_up = add_product_in_admin(session, base, title="Canvas tote", photo=first)
+    seconds_until_found_by_photo(base, product=warm_up, photo=first, timeout=90, services=services)
+
+    product = add_product_in_admin(session, base, title="Wool beanie", photo=second)
+    elapsed = seconds_until_found_by_photo(
+        base, product=product, photo=second, timeout=2, services=services
+    )
+
+    assert elapsed < 2
