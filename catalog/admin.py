@@ -134,7 +134,12 @@ class MerchantAdmin(admin.ModelAdmin):
 
 
 class StaffReadOnlyAdmin(admin.ModelAdmin):
-    """Staff (superusers) may look; rows are written only by catalog services."""
+    """Staff (superusers) may look; rows are written only by catalog services.
+
+    Every permission is answered here, not by the model permissions: merchants hold
+    delete_productimage for their own products' inline, and ModelAdmin's default would have
+    let them delete any merchant's image through this admin's unscoped delete view.
+    """
 
     def has_module_permission(self, request):
         return request.user.is_superuser
@@ -147,6 +152,9 @@ class StaffReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 @admin.register(ProductImage)
@@ -207,10 +215,14 @@ class GuardReleaseAdmin(admin.ModelAdmin):
 
 @admin.register(GeneratedImage)
 class GeneratedImageAdmin(StaffReadOnlyAdmin):
-    """The registry, read-only: rows are written only by the registration service."""
+    """The registry, read-only: rows are written only by the registration service, and never
+    deleted by hand (a deleted entry would let its image pass the guard)."""
 
     list_display = ["pk", "merchant", "prompt", "seed", "model_identity", "created_at"]
     fields = ["merchant", "prompt", "negative_prompt", "seed", "model_identity", "source_image"]
     fields += ["fidelity", "sha256", "width", "height", "created_at"]
     readonly_fields = fields
     list_filter = ["merchant"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -31,6 +31,7 @@ from PIL import Image
 
 from retrieval import towers
 from retrieval.cpu import cpu_info, cpu_signature, has_native_bf16
+from retrieval.onnx_export import EXPORT_VERSION
 
 logger = logging.getLogger("fidelis.encoders")
 
@@ -40,7 +41,8 @@ CANDIDATES = ("int8", "onnx-fp32", "bf16", "fp32")
 # Rounds over all candidates in turn, so a noisy neighbour slows every candidate alike.
 ROUNDS = 3
 CALIBRATION_DIR = Path(__file__).parent / "calibration"
-# Bump when the measurement changes, so old decisions are measured again.
+# Bump when the measurement changes, so old decisions are measured again (a new export
+# version of the ONNX files also invalidates them).
 DECISION_VERSION = 1
 
 
@@ -79,7 +81,8 @@ def calibration_texts() -> list[str]:
 
 def decision_path(identity: str, cache_dir: Path) -> Path:
     digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
-    return cache_dir / f"formats-{digest}-{cpu_signature()}-v{DECISION_VERSION}.json"
+    version = f"v{DECISION_VERSION}.{EXPORT_VERSION}"
+    return cache_dir / f"formats-{digest}-{cpu_signature()}-{version}.json"
 
 
 def formats_for(

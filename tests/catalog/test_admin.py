@@ -110,3 +110,35 @@ def test_shopper_without_merchant_cannot_reach_the_admin(client):
     response = client.get(reverse("admin:catalog_product_changelist"))
 
     assert response.status_code == 302 and "/admin/login/" in response.url
+
+
+def test_merchant_cannot_delete_another_merchants_image_in_the_image_admin(client, two_shops):
+    _, _, foreign = two_shops
+    image = ProductImage.objects.create(
+        product=foreign, file="products/x.jpg", sha256="0" * 64, width=8, height=8
+    )
+    url = reverse("admin:catalog_productimage_delete", args=[image.pk])
+
+    opened = client.get(url)
+    posted = client.post(url, {"post": "yes"})
+
+    assert opened.status_code == 403 and foreign.title not in opened.content.decode()
+    assert posted.status_code == 403
+    assert ProductImage.objects.filter(pk=image.pk).exists()
+
+
+def test_merchant_cannot_bulk_delete_images_from_the_image_list(client, two_shops):
+    _, own, foreign = two_shops
+    images = [
+        ProductImage.objects.create(
+            product=product, file=f"products/{n}.jpg", sha256=str(n) * 64, width=8, height=8
+        )
+        for n, product in enumerate([own, foreign])
+    ]
+
+    client.post(
+        reverse("admin:catalog_productimage_changelist"),
+        {"action": "delete_selected", "_selected_action": [i.pk for i in images], "post": "yes"},
+    )
+
+    assert ProductImage.objects.count() == 2
