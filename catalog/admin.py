@@ -174,10 +174,13 @@ class GuardReleaseForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["image"].queryset = ProductImage.objects.filter(
-            guard_status=ProductImage.GuardStatus.QUARANTINED
-        )
-        self.fields["note"].help_text = "Why this image is a real photo (kept for the audit)."
+        # A saved release opens read-only: its form then has no fields to narrow.
+        if "image" in self.fields:
+            self.fields["image"].queryset = ProductImage.objects.filter(
+                guard_status=ProductImage.GuardStatus.QUARANTINED
+            )
+        if "note" in self.fields:
+            self.fields["note"].help_text = "Why this image is a real photo (kept for the audit)."
 
 
 @admin.register(GuardRelease)

@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import logging
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -128,7 +129,10 @@ def formats_for(
                 fmt: {"ms": round(m.ms, 3), "min_cosine": round(m.min_cosine, 6)}
                 for fmt, m in measured.items()
             }
-        path.write_text(json.dumps(decision, indent=2) + "\n")
+        # Atomic: other processes look for the file without taking the lock.
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(decision, indent=2) + "\n")
+        os.replace(partial, path)
     logger.info(
         "Encoder %s on %s (%s): image tower %s, text tower %s (fastest with cosine to fp32 >= "
         "%s; measurements in %s)",
@@ -155,13 +159,12 @@ def _measure_tower(
                 model, tower=tower, fmt=fmt, identity=identity, cache_dir=cache
             )
     with torch.inference_mode():
-        reference = _unit(
-            runners["fp32"](inputs) if tower == "image" else _each(runners["fp32"], inputs)
-        )
-        cosines = {}
-        for fmt, run in runners.items():
-            features = run(inputs) if tower == "image" else _each(run, inputs)
-            cosines[fmt] = float((_unit(features) * reference).sum(axis=1).min())
+        # The first pass also warms every runner up before it is timed.
+        encoded = {fmt: _unit(_encode_all(run, tower, inputs)) for fmt, run in runners.items()}
+        cosines = {
+            fmt: float((vectors * encoded["fp32"]).sum(axis=1).min())
+            for fmt, vectors in encoded.items()
+        }
         timings: dict[str, list[float]] = {fmt: [] for fmt in runners}
         for _ in range(ROUNDS):
             for fmt, run in runners.items():

@@ -27,7 +27,7 @@ from open_clip.transformer import ResidualAttentionBlock
 from retrieval.cpu import has_int8_dot_products
 
 # Bump when the exported graphs change, so old cache files are not reused.
-EXPORT_VERSION = 4
+EXPORT_VERSION = 5
 
 
 class _ImageTower(torch.nn.Module):
@@ -117,11 +117,11 @@ def export_once(
                 str(quantized),
                 weight_type=weight_type,
                 per_channel=True,
-                # Matrix products only: ONNX Runtime's ConvInteger was 4.7% of the ViT-B-32
-                # image tower's time for its patch embedding, a small share of its FLOPs, which
-                # stays fp32 (batch 32: 60.1 -> 59.2 ms per image, batch 1: 72.4 -> 60.2 ms;
-                # cosine to fp32 0.99983 -> 0.99985, AVX2 EPYC).
-                op_types_to_quantize=["MatMul", "Gemm"],
+                # Not the patch embedding's Conv: ONNX Runtime's ConvInteger was 4.7% of the
+                # ViT-B-32 image tower's time for a small share of its FLOPs (batch 32: 60.1 ->
+                # 59.2 ms per image, batch 1: 72.4 -> 60.2 ms; cosine to fp32 0.99983 ->
+                # 0.99985, AVX2 EPYC). Gather: the token embedding table (100 MB in fp32).
+                op_types_to_quantize=["MatMul", "Gemm", "Gather"],
             )
             # Atomic: workers on one machine may export at the same time; the last rename wins.
             os.replace(quantized, path)
