@@ -391,8 +391,9 @@ def app_rss_mb() -> int:
         env=os.environ.copy(),
         capture_output=True,
         text=True,
-        check=True,
     )
+    if out.returncode != 0:
+        raise RuntimeError(f"the app process failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return int(out.stdout.strip().splitlines()[-1]) // 1024
 
 
