@@ -1,5 +1,6 @@
 """Encoders: one loader for random profiles and real weights; models never mix."""
 
+import io
 import json
 
 import numpy as np
@@ -238,3 +239,15 @@ def test_the_exported_text_tower_takes_any_length_and_matches_open_clip(tiny):
             length = int(tokens.argmax(dim=-1).max()) + 1
             expected = tiny.model.encode_text(tokens)
             assert torch.allclose(tower(tokens[:, :length]), expected, atol=1e-5)
+
+
+def test_the_formats_command_measures_once_and_shows_the_decision(settings, tmp_path):
+    settings.VAR_DIR, settings.FIDELIS_ENCODER_PRECISION = tmp_path, "auto"
+    out = io.StringIO()
+
+    call_command("encoder_formats", stdout=out)
+
+    shown = out.getvalue()
+    decision = json.loads(decision_path(TINY.identity, tmp_path / "onnx").read_text())
+    assert f"image tower: {decision['image']}" in shown
+    assert f"text tower: {decision['text']}" in shown and "min cosine" in shown
