@@ -6,7 +6,8 @@ class RetrievalConfig(AppConfig):
     verbose_name = "Retrieval"
 
     def ready(self) -> None:
-        from retrieval import receivers, session  # checks: registers the system checks
+        # checks: importing it registers the system checks (nothing else names it).
+        from retrieval import checks, receivers, session  # noqa: F401
 
         receivers.connect()
         session.connect()

@@ -71,6 +71,12 @@ def _self_attention(attn: torch.nn.MultiheadAttention, x: torch.Tensor, mask: to
     return attn.out_proj(out)
 
 
+def cut_after_end_token(tokens: torch.Tensor) -> torch.Tensor:
+    """A causal tower pools at the end token (the largest id), so the padding after the last
+    one never influences the result: cut it (77 -> ~5 tokens for a query)."""
+    return tokens[:, : int(tokens.argmax(dim=-1).max()) + 1]
+
+
 def text_tower_supported(clip_model: torch.nn.Module) -> bool:
     """True for open_clip's standard causal text tower (the one _TextTower re-writes)."""
     transformer = getattr(clip_model, "transformer", None)
@@ -144,8 +150,7 @@ class OnnxTower:
 
     def __call__(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.input_name == "tokens":
-            # The exported text tower pools at the end token: the padding after it is cut.
-            array = inputs[:, : int(inputs.argmax(dim=-1).max()) + 1].numpy()
+            array = cut_after_end_token(inputs).numpy()
         else:
             array = inputs.float().numpy()
         (features,) = self.session.run(None, {self.input_name: array})

@@ -13,7 +13,13 @@ from pathlib import Path
 import torch
 from open_clip.transformer import text_global_pool
 
-from retrieval.onnx_export import ONNX_FORMATS, OnnxTower, export_once, text_tower_supported
+from retrieval.onnx_export import (
+    ONNX_FORMATS,
+    OnnxTower,
+    cut_after_end_token,
+    export_once,
+    text_tower_supported,
+)
 
 TORCH_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 FORMATS = (*TORCH_DTYPES, *ONNX_FORMATS)
@@ -58,10 +64,8 @@ class TorchTextTower:
         model = self.model
         if not self.causal:
             return model.encode_text(tokens)
-        # A causal tower pools at the EOT token (the largest id), so the padding after the
-        # last EOT never influences the result: cut it (77 -> ~5 tokens for a query).
-        length = int(tokens.argmax(dim=-1).max()) + 1
-        tokens = tokens[:, :length]
+        tokens = cut_after_end_token(tokens)
+        length = tokens.shape[1]
         x = model.token_embedding(tokens).to(self.dtype)
         x = x + model.positional_embedding[:length].to(self.dtype)
         x = model.transformer(x, attn_mask=model.attn_mask[:length, :length].to(self.dtype))

@@ -251,3 +251,12 @@ def test_the_formats_command_measures_once_and_shows_the_decision(settings, tmp_
     decision = json.loads(decision_path(TINY.identity, tmp_path / "onnx").read_text())
     assert f"image tower: {decision['image']}" in shown
     assert f"text tower: {decision['text']}" in shown and "min cosine" in shown
+
+
+def test_the_encoder_system_checks_are_registered(settings):
+    from django.core import checks
+
+    settings.FIDELIS_ENCODER = "tiny"
+    assert "fidelis.W001" in {message.id for message in checks.run_checks()}
+    settings.FIDELIS_ENCODER, settings.FIDELIS_ENCODER_WEIGHTS = "ViT-B-32", ""
+    assert "fidelis.E001" in {message.id for message in checks.run_checks()}
