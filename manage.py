@@ -8,10 +8,15 @@ import sys
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
     from config import embedded_db
 
+    try:
+        settings.EMBEDDED_PGDATA  # noqa: B018 (loads the settings, which check themselves)
+    except ImproperlyConfigured as err:
+        sys.exit(f"error: {err}")
     if settings.EMBEDDED_PGDATA and sys.argv[1:2] != ["pgserver"]:
         try:
             embedded_db.start(settings.EMBEDDED_PGDATA, settings.DATABASE_NAME)

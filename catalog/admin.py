@@ -16,6 +16,7 @@ from catalog.models import (
 )
 from catalog.selectors import merchant_of_user
 from catalog.services import product_image_admit, product_image_create, product_image_release
+from catalog.signals import catalog_visibility_changed
 
 
 class ProductImageForm(forms.ModelForm):
@@ -92,6 +93,15 @@ class ProductAdmin(admin.ModelAdmin):
         if not request.user.is_superuser:
             obj.merchant = merchant_of_user(request.user)
         super().save_model(request, obj, form, change)
+        catalog_visibility_changed.send(sender=Product)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        catalog_visibility_changed.send(sender=Product)
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        catalog_visibility_changed.send(sender=Product)
 
     def save_formset(self, request, form, formset, change):
         """New images go through the catalog service: the same checks as every way in."""
@@ -131,6 +141,10 @@ class MerchantAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created_at"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MerchantMembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        catalog_visibility_changed.send(sender=Merchant)
 
 
 class StaffReadOnlyAdmin(admin.ModelAdmin):

@@ -4,6 +4,11 @@ from catalog import apis
 
 urlpatterns = [
     path("merchant/token/", apis.MerchantTokenApi.as_view(), name="api-merchant-token"),
+    path("merchant/token/rotate/", apis.TokenRotateApi.as_view(), name="api-token-rotate"),
+    path("merchant/token/revoke/", apis.TokenRevokeApi.as_view(), name="api-token-revoke"),
+    path(
+        "merchant/token/revoke-all/", apis.TokenRevokeAllApi.as_view(), name="api-token-revoke-all"
+    ),
     path(
         "merchant/products/<int:pk>/images/",
         apis.ProductImageUploadApi.as_view(),

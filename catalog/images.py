@@ -39,6 +39,24 @@ def _too_large(size: int) -> ValidationError:
     )
 
 
+def single_upload(files, field: str = "image"):
+    """The one file part of a photo request, named `field`; any other file part is refused
+    (each would be spooled and counted against the body limit for nothing)."""
+    parts = [(name, upload) for name in files for upload in files.getlist(name)]
+    if len(parts) > 1:
+        raise ValidationError(
+            f"Send one photo in the multipart field '{field}'; this request has "
+            f"{len(parts)} file parts.",
+            code="one_image_only",
+        )
+    if parts and parts[0][0] != field:
+        raise ValidationError(
+            f"Send the photo in the multipart field '{field}', not '{parts[0][0]}'.",
+            code="no_image",
+        )
+    return parts[0][1] if parts else None
+
+
 def read_upload(upload) -> bytes:
     """The bytes of an uploaded file, refused by its size before it is read into memory."""
     if upload is None:

@@ -28,7 +28,7 @@ from catalog.models import (
     generated_image_path,
     product_image_path,
 )
-from catalog.signals import product_images_added
+from catalog.signals import catalog_visibility_changed, product_images_added
 
 User = get_user_model()
 
@@ -198,16 +198,25 @@ def product_create_with_image(*, merchant: Merchant, data: bytes, **product_fiel
     return product
 
 
+def _owns_entry(match: GuardMatch, merchant_id: int) -> bool:
+    return bool(
+        match.entry_id
+        and GeneratedImage.objects.filter(pk=match.entry_id, merchant_id=merchant_id).exists()
+    )
+
+
+def guard_reason(match: GuardMatch, *, merchant_id: int) -> str:
+    """Why the guard matched, as the merchant may read it: another merchant's registry entry
+    (its number, the distance, the signal's detail) is never named."""
+    if match.entry_id is None or _owns_entry(match, merchant_id):
+        return match.describe()
+    return "it matches an image in the registry of generated images"
+
+
 def generated_image_refusal(match: GuardMatch, *, merchant: Merchant) -> ValidationError:
     """The 4xx for a refused image: the registry entry is named only to the merchant who owns it."""
-    owner = (
-        match.entry_id
-        and GeneratedImage.objects.filter(pk=match.entry_id, merchant=merchant).exists()
-    )
-    if owner or match.entry_id is None:
-        reason = match.describe()
-    else:
-        reason = "it matches an image in the registry of generated images"
+    owner = _owns_entry(match, merchant.pk)
+    reason = guard_reason(match, merchant_id=merchant.pk)
     return ValidationError(
         f"This image cannot be a catalog product: {reason}. Generated images are concepts, "
         "never products; upload a photo of the real item.",
@@ -291,9 +300,12 @@ def catalog_recheck_against(*, entry: GeneratedImage) -> list[ProductImage]:
 
 def product_image_quarantine(*, image: ProductImage, match: GuardMatch) -> None:
     image.guard_status = ProductImage.GuardStatus.QUARANTINED
-    image.guard_reason = f"Matched by the provenance guard: {match.describe()}."
+    merchant_id = Product.objects.filter(pk=image.product_id).values_list("merchant_id", flat=True)
+    reason = guard_reason(match, merchant_id=merchant_id.get())
+    image.guard_reason = f"Matched by the provenance guard: {reason}."
     image.guard_match_id = match.entry_id
     image.save(update_fields=["guard_status", "guard_reason", "guard_match"])
+    catalog_visibility_changed.send(sender=ProductImage)
 
 
 @transaction.atomic
@@ -313,6 +325,7 @@ def product_image_release(*, image: ProductImage, user: User, note: str) -> Guar
     image.guard_status = ProductImage.GuardStatus.PASSED
     image.guard_reason = ""
     image.save(update_fields=["guard_status", "guard_reason"])
+    catalog_visibility_changed.send(sender=ProductImage)
     return release
 
 

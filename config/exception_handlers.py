@@ -1,8 +1,13 @@
-"""One shape for every API error: {"error": {"code": ..., "message": ..., "fields": {...}}}."""
+"""One shape for every API error: {"error": {"code": ..., "message": ..., "fields": {...}}}.
 
-from django.core.exceptions import ObjectDoesNotExist
+`message` is always a sentence for a person; `code` is stable for programs; `fields` maps each
+field (nested ones as "field.0.key") to its plain messages, never Python reprs.
+"""
+
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.http.multipartparser import TooManyFilesSent
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
@@ -15,6 +20,16 @@ IMAGE_ERROR_STATUS = {
 }
 
 
+class RequestRefused(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+
+
+def _refused(status_code: int, message: str, code: str) -> RequestRefused:
+    exc = RequestRefused(message, code=code)
+    exc.status_code = status_code
+    return exc
+
+
 def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         code = getattr(exc, "code", None) or "invalid"
@@ -22,6 +37,14 @@ def api_exception_handler(exc, context):
         exc.status_code = IMAGE_ERROR_STATUS.get(code, status.HTTP_400_BAD_REQUEST)
     elif isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = _refused(413, "The request body is larger than the server accepts.", "too_large")
+    elif isinstance(exc, TooManyFilesSent):
+        exc = _refused(
+            400, "The request has more file parts than the server accepts.", "too_many_files"
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        exc = _refused(400, "The request is malformed and was refused.", "bad_request")
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -30,13 +53,11 @@ def api_exception_handler(exc, context):
 
 
 def _error_body(exc, data) -> dict:
-    if isinstance(exc, exceptions.ValidationError) and isinstance(data, dict):
-        fields = {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in data.items()}
-        codes = exc.get_codes()
+    if isinstance(exc, exceptions.ValidationError) and isinstance(data, dict | list):
+        fields = dict(_flatten(data if isinstance(data, dict) else {"detail": data}))
         detail = fields.pop("detail", None) or fields.pop("non_field_errors", None)
-        first_code = _first_code(codes)
-        message = detail[0] if detail else "; ".join(f"{k}: {v[0]}" for k, v in fields.items())
-        body = {"code": first_code, "message": message}
+        message = detail[0] if detail else " ".join(f"{k}: {v[0]}" for k, v in fields.items())
+        body = {"code": _first_code(exc.get_codes()), "message": message}
         if fields:
             body["fields"] = fields
         return body
@@ -47,6 +68,20 @@ def _error_body(exc, data) -> dict:
     if hasattr(exc, "get_codes") and isinstance(exc.get_codes(), str):
         code = exc.get_codes()
     return {"code": code, "message": str(detail)}
+
+
+def _flatten(errors, prefix: str = ""):
+    """("field.0.key", [messages]) for each leaf of DRF's nested error structure."""
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            yield from _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(errors, list) and any(isinstance(e, dict | list) for e in errors):
+        for index, value in enumerate(errors):
+            yield from _flatten(value, f"{prefix}.{index}" if prefix else str(index))
+    elif isinstance(errors, list):
+        yield prefix, [str(message) for message in errors]
+    else:
+        yield prefix, [str(errors)]
 
 
 def _first_code(codes) -> str:

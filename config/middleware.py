@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 NUL_MESSAGE = (
     "The request contains a NUL byte (\\x00), which no field accepts: remove it and send the "
     "request again."
+)
+
+TOO_MANY_FILES_MESSAGE = (
+    f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} file parts: send fewer."
+)
+TOO_MANY_FIELDS_MESSAGE = (
+    f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields: send fewer."
 )
 
 
@@ -20,11 +29,14 @@ class RejectNulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if _has_nul(request):
-            if request.path.startswith("/api/"):
-                body = {"error": {"code": "nul_byte", "message": NUL_MESSAGE}}
-                return JsonResponse(body, status=400)
-            return HttpResponseBadRequest(NUL_MESSAGE, content_type="text/plain; charset=utf-8")
+        try:
+            has_nul = _has_nul(request)
+        except TooManyFilesSent:
+            return _refuse(request, 400, "too_many_files", TOO_MANY_FILES_MESSAGE)
+        except TooManyFieldsSent:
+            return _refuse(request, 400, "too_many_fields", TOO_MANY_FIELDS_MESSAGE)
+        if has_nul:
+            return _refuse(request, 400, "nul_byte", NUL_MESSAGE)
         return self.get_response(request)
 
 
@@ -42,3 +54,37 @@ def _has_nul(request: HttpRequest) -> bool:
         # Files may hold any bytes; the text fields may not.
         return any("\x00" in value for values in request.POST.lists() for value in values[1])
     return False
+
+
+class LimitRequestBodyMiddleware:
+    """413 for a body larger than FIDELIS_MAX_REQUEST_BYTES, answered from its Content-Length
+    before a byte of it is read or spooled to disk. Django reads at most Content-Length bytes
+    (a body without one is read as empty), so the declared length bounds what arrives."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        limit = settings.FIDELIS_MAX_REQUEST_BYTES
+        if length < 0:
+            return _refuse(request, 400, "bad_content_length", BAD_LENGTH_MESSAGE)
+        if length > limit:
+            message = (
+                f"The request body is {length / 2**20:.1f} MB; the largest accepted is "
+                f"{limit / 2**20:.0f} MB: send a smaller image."
+            )
+            return _refuse(request, 413, "file_too_large", message)
+        return self.get_response(request)
+
+
+BAD_LENGTH_MESSAGE = "The Content-Length header is not a number of bytes: send a valid one."
+
+
+def _refuse(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")

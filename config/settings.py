@@ -7,15 +7,22 @@ Environment variables (all optional):
   FIDELIS_ENCODER         encoder profile: tiny (default), bench, or an open_clip model name
   FIDELIS_ENCODER_WEIGHTS weights for a named model: an open_clip pretrained tag or a local file
   FIDELIS_ENCODER_PRECISION  auto (default; fp32 for tiny), or force fp32, bf16, onnx-fp32, int8
-  DJANGO_SECRET_KEY, DJANGO_DEBUG, DJANGO_ALLOWED_HOSTS
+  DJANGO_SECRET_KEY       required unless DEBUG is on (the demo turns it on)
+  DJANGO_DEBUG            off by default; `./fidelis demo` turns it on
+  DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated
+  FIDELIS_HTTPS           on (default with DEBUG off): HSTS, HTTPS redirect, secure cookies
+  FIDELIS_NUM_PROXIES     reverse proxies in front of the app that set X-Forwarded-For (default 0)
+  FIDELIS_API_BASIC_AUTH  accept HTTP Basic auth on the API (default off)
   FIDELIS_STORAGE         "local" (default) or "s3" (AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL)
   FIDELIS_MAX_UPLOAD_MB   largest accepted image upload (default 10)
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded_db
 
@@ -27,10 +34,40 @@ def env_bool(name: str, default: bool) -> bool:
     return os.environ.get(name, str(default)).lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-# The default key is for the offline demo only; a deployment sets DJANGO_SECRET_KEY.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "fidelis-demo-only-not-secret")
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# The demo key is public: it signs sessions and CSRF tokens only while the demo runs with DEBUG.
+DEMO_SECRET_KEY = "fidelis-demo-only-not-secret"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or DEMO_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEMO_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set, and DEBUG is off: set DJANGO_SECRET_KEY to a long random "
+        "string (python -c 'import secrets; print(secrets.token_urlsafe(50))'), or run the demo "
+        "with ./fidelis demo."
+    )
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+# --- HTTPS and the proxy in front (all from the environment) ---------------------------------
+HTTPS = env_bool("FIDELIS_HTTPS", not DEBUG)
+NUM_PROXIES = int(os.environ.get("FIDELIS_NUM_PROXIES", "0"))
+if NUM_PROXIES:
+    # The proxy terminates TLS and says so; trust the header only when a proxy is declared.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = env_bool("FIDELIS_USE_X_FORWARDED_HOST", False)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("FIDELIS_HSTS_SECONDS", 31_536_000 if HTTPS else 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FIDELIS_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("FIDELIS_HSTS_PRELOAD", HTTPS)
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# /healthz answers plain HTTP probes from the load balancer (issue 19).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,7 +78,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
+    "csp",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "procrastinate.contrib.django",
@@ -53,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.LimitRequestBodyMiddleware",  # before anything reads the body
     "config.middleware.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,6 +100,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during the view into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -94,6 +137,23 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", int(os.environ.get("FIDELIS_DB_C
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Sign-in: lockout after repeated failures (django-axes) ------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("FIDELIS_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = float(os.environ.get("FIDELIS_LOGIN_COOLOFF_MINUTES", "15")) / 60  # hours
+# Per username and address: a guesser is stopped without letting anyone lock a merchant out
+# from elsewhere; the token endpoint's throttle bounds guesses spread over many usernames.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_IPWARE_PROXY_COUNT = NUM_PROXIES or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if NUM_PROXIES else ["REMOTE_ADDR"]
+)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -110,23 +170,23 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("FIDELIS_MEDIA_ROOT", VAR_DIR / "media"))
+# Product photos: served by the app (catalog.media) so that a photo is reachable only while its
+# product is searchable. Generated images: a private storage with no URL at all.
 if os.environ.get("FIDELIS_STORAGE", "local") == "s3":
     # django-storages reads AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...
-    _media_storage = {"BACKEND": "storages.backends.s3.S3Storage"}
     AWS_STORAGE_BUCKET_NAME = os.environ.get("AWS_STORAGE_BUCKET_NAME")
     AWS_S3_ENDPOINT_URL = os.environ.get("AWS_S3_ENDPOINT_URL")
+    AWS_DEFAULT_ACL = "private"
+    _media_storage = {"BACKEND": "config.storages.AppServedS3Storage"}
+    _private_storage = {
+        "BACKEND": "config.storages.PrivateS3Storage",
+        "OPTIONS": {"location": "private"},
+    }
 else:
     _media_storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
-# Generated concept images never get a public URL: they live in their own storage and are
-# served only through an authenticated view (creation.views.generated_image_file).
-_private_storage = dict(_media_storage)
-if _private_storage["BACKEND"].endswith("FileSystemStorage"):
-    _private_storage["OPTIONS"] = {"location": VAR_DIR / "private", "base_url": None}
-else:
-    _private_storage["OPTIONS"] = {
-        "location": "private",
-        "default_acl": "private",
-        "querystring_auth": True,
+    _private_storage = {
+        "BACKEND": "config.storages.PrivateFileSystemStorage",
+        "OPTIONS": {"location": VAR_DIR / "private"},
     }
 STORAGES = {
     "default": _media_storage,
@@ -135,6 +195,22 @@ STORAGES = {
 }
 
 LOGIN_URL = "/admin/login/"
+
+# --- Content-Security-Policy (django-csp): scripts and styles only from our own static files ---
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # The admin and the Swagger UI set a few inline style attributes.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *env_list("FIDELIS_CSP_IMG_SRC")],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- Images ------------------------------------------------------------------------------------
 FIDELIS_MAX_UPLOAD_BYTES = int(float(os.environ.get("FIDELIS_MAX_UPLOAD_MB", "10")) * 2**20)
@@ -149,7 +225,13 @@ FIDELIS_CREATE_JOBS_PER_HOUR = int(os.environ.get("FIDELIS_CREATE_JOBS_PER_HOUR"
 # A real C2PA signing certificate chain and key (PEM); by default the project makes its own CA.
 FIDELIS_C2PA_CERT = os.environ.get("FIDELIS_C2PA_CERT", "")
 FIDELIS_C2PA_KEY = os.environ.get("FIDELIS_C2PA_KEY", "")
-DATA_UPLOAD_MAX_MEMORY_SIZE = FIDELIS_MAX_UPLOAD_BYTES + 2**20
+# A request body larger than this is refused from its Content-Length, before it is read
+# (config.middleware.LimitRequestBodyMiddleware).
+FIDELIS_MAX_REQUEST_BYTES = FIDELIS_MAX_UPLOAD_BYTES + 2**20
+DATA_UPLOAD_MAX_MEMORY_SIZE = FIDELIS_MAX_REQUEST_BYTES
+# The admin's product form takes a few photos at once; the API and search take one.
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # --- Encoders (retrieval/encoders.py holds the profile table) ----------------------------------
 FIDELIS_ENCODER = os.environ.get("FIDELIS_ENCODER", "tiny")
@@ -161,14 +243,45 @@ PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
 
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.FidelisAutoSchema",
     "EXCEPTION_HANDLER": "config.exception_handlers.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
-    ],
+        # Hashed, expiring tokens that can be rotated and revoked (django-rest-knox).
+        "knox.auth.TokenAuthentication",
+    ]
+    + (
+        # Off by default: a password on every request invites guessing and leaks in logs.
+        ["rest_framework.authentication.BasicAuthentication"]
+        if env_bool("FIDELIS_API_BASIC_AUTH", False)
+        else []
+    ),
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # X-Forwarded-For is trusted only through the declared number of proxies.
+    "NUM_PROXIES": NUM_PROXIES,
+}
+# Requests per client (anonymous: per address; signed in: per user; create: per merchant).
+# Read by config.throttles on every request, so a test or a deployment can change them.
+FIDELIS_THROTTLE_RATES = {
+    "search": os.environ.get("FIDELIS_THROTTLE_SEARCH", "120/min"),
+    "photo_search": os.environ.get("FIDELIS_THROTTLE_PHOTO_SEARCH", "30/min"),
+    "token": os.environ.get("FIDELIS_THROTTLE_TOKEN", "10/min"),
+    "create": os.environ.get("FIDELIS_THROTTLE_CREATE", "20/min"),
+}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=int(os.environ.get("FIDELIS_TOKEN_TTL_DAYS", "30"))),
+    "AUTH_HEADER_PREFIX": "Token",
+    "TOKEN_LIMIT_PER_USER": 20,
+    "AUTO_REFRESH": False,
+}
+# Throttle counters and lockouts must hold across app processes and hosts: keep them in the
+# database, the one store every process shares (createcachetable runs in a migration).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "fidelis_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fidelis API",

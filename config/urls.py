@@ -1,8 +1,8 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from catalog.media import product_image_file
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,14 +12,8 @@ urlpatterns = [
     path("create/", include("creation.urls")),
     path("studio/", include("creation.studio_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    # Product photos, local or on S3, through the visibility check (catalog/media.py).
+    re_path(r"^media/(?P<path>.+)$", product_image_file, name="media"),
     path("", include("retrieval.urls")),
 ]
-
-if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
-    # Local media are served by the app itself so the demo works with DEBUG off too; with S3
-    # storage, image URLs point at the bucket instead.
-    def media(request, path):
-        return serve(request, path, document_root=settings.MEDIA_ROOT)
-
-    urlpatterns += [re_path(r"^media/(?P<path>.*)$", media)]

@@ -9,46 +9,46 @@ from rest_framework.response import Response
 
 from catalog.models import ProductImage
 from catalog.permissions import MerchantApiView
+from config.api_errors import StrictSerializer
+from config.throttles import CreateThrottle
 from creation import generators, selectors, services
+from creation.bounds import FIDELITY, GUIDANCE_SCALE, MAX_PROMPT, MIN_SIDE, NUM_IMAGES, SEED, STEPS
 from creation.permissions import IsCreateMerchant
 from creation.serving import generated_image_response
 
-MAX_PROMPT = 1000
 
-
-class CreateInput(serializers.Serializer):
+class CreateInput(StrictSerializer):
     prompt = serializers.CharField(max_length=MAX_PROMPT, trim_whitespace=True)
     negative_prompt = serializers.CharField(
         max_length=MAX_PROMPT, required=False, allow_blank=True, default=""
     )
-    seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
-    steps = serializers.IntegerField(min_value=1, max_value=50, default=20)
-    guidance_scale = serializers.FloatField(min_value=0, max_value=20, default=7.5)
-    width = serializers.IntegerField(min_value=64, required=False)
-    height = serializers.IntegerField(min_value=64, required=False)
-    num_images = serializers.IntegerField(min_value=1, max_value=4, default=1)
+    seed = SEED.api_field(required=False)
+    steps = STEPS.api_field(default=20)
+    guidance_scale = GUIDANCE_SCALE.api_field(default=7.5)
+    width = serializers.IntegerField(
+        min_value=MIN_SIDE, required=False, help_text="A multiple of 8, up to the model's size."
+    )
+    height = serializers.IntegerField(
+        min_value=MIN_SIDE, required=False, help_text="A multiple of 8, up to the model's size."
+    )
+    num_images = NUM_IMAGES.api_field(default=1)
     source_image = serializers.IntegerField(
         required=False, help_text="Image-to-image: the id of one of your product images."
     )
-    fidelity = serializers.FloatField(
-        min_value=0,
-        max_value=1,
+    fidelity = FIDELITY.api_field(
         required=False,
         help_text="Image-to-image: 1 keeps the product, 0 ignores it (strength = 1 - fidelity).",
     )
 
     def validate(self, data):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown parameters: {', '.join(sorted(unknown))}.", code="unknown_parameter"
-            )
+        data = super().validate(data)
         max_size = generators.get_generator().max_size
         for side in ("width", "height"):
             value = data.get(side)
             if value is not None and (value % 8 or value > max_size):
                 raise serializers.ValidationError(
-                    {side: f"Must be a multiple of 8 between 64 and {max_size}."}, code="bad_size"
+                    {side: f"Must be a multiple of 8 between {MIN_SIDE} and {max_size}."},
+                    code="bad_size",
                 )
         if ("fidelity" in data) != ("source_image" in data):
             raise serializers.ValidationError(
@@ -102,6 +102,10 @@ class MerchantApi(MerchantApiView):
 
 
 class CreateJobListApi(MerchantApi):
+    def get_throttles(self):
+        # Submitting jobs is limited per merchant; listing them is not.
+        return [CreateThrottle()] if self.request.method == "POST" else []
+
     @extend_schema(
         request=CreateInput,
         responses={202: CreateJobOutput},
@@ -136,12 +140,9 @@ class CreateJobListApi(MerchantApi):
                         "product": image.product_id,
                     }
                 )
-        try:
-            job = services.create_job_submit(
-                merchant=self.merchant, user=request.user, request=services.CreateRequest(**data)
-            )
-        except services.QuotaExceeded as err:
-            raise exceptions.Throttled(detail=str(err)) from None
+        job = services.create_job_submit(
+            merchant=self.merchant, user=request.user, request=services.CreateRequest(**data)
+        )
         return Response(CreateJobOutput(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses=CreateJobOutput(many=True), summary="Your recent create jobs")

@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -123,8 +124,18 @@ def _pretrained(source: str) -> Generator:
     )
 
 
-@cache
+# Concurrent first calls (gunicorn threads) once failed inside diffusers' lazy imports with an
+# ImportError: one thread loads the generator, the others wait for it.
+_loading = threading.Lock()
+
+
 def get_generator() -> Generator:
+    with _loading:
+        return _load_generator()
+
+
+@cache
+def _load_generator() -> Generator:
     name = settings.FIDELIS_GENERATOR
     try:
         generator = _tiny() if name == "tiny" else _pretrained(name)

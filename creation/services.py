@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image
+from rest_framework import exceptions
 
 from catalog.models import Merchant, ProductImage
 from catalog.services import generated_image_register
@@ -21,8 +22,10 @@ from creation.models import CreateJob
 logger = logging.getLogger("fidelis.creation")
 
 
-class QuotaExceeded(Exception):
-    """Too many create jobs this hour (the API answers 429)."""
+class QuotaExceeded(exceptions.Throttled):
+    """Too many create jobs this hour: 429 with Retry-After in the API, a message on pages."""
+
+    default_code = "quota_exceeded"
 
 
 @dataclass(frozen=True)
@@ -55,15 +58,9 @@ def create_job_submit(*, merchant: Merchant, user, request: CreateRequest) -> Cr
             "Fidelity 1 keeps the real product unchanged: there is nothing to create.",
             code="fidelity_is_one",
         )
-    since = timezone.now() - datetime.timedelta(hours=1)
-    recent = CreateJob.objects.filter(merchant=merchant, created_at__gte=since).count()
-    if recent >= settings.FIDELIS_CREATE_JOBS_PER_HOUR:
-        raise QuotaExceeded(
-            f"Your shop made {recent} create jobs in the last hour; the limit is "
-            f"{settings.FIDELIS_CREATE_JOBS_PER_HOUR}. Try again later."
-        )
     size = generators.get_generator().default_size
     with transaction.atomic():
+        _check_quota(merchant)
         job = CreateJob.objects.create(
             merchant=merchant,
             created_by=user,
@@ -87,6 +84,24 @@ def create_job_submit(*, merchant: Merchant, user, request: CreateRequest) -> Cr
         job.save(update_fields=["steps_total"])
         transaction.on_commit(lambda: run_create_job.defer(job_id=job.pk))
     return job
+
+
+def _check_quota(merchant: Merchant) -> None:
+    """Count this hour's jobs under a lock on the merchant's row, inside the transaction that
+    inserts the new job: two requests at once can no longer both see room for one more."""
+    Merchant.objects.select_for_update().filter(pk=merchant.pk).first()
+    limit = settings.FIDELIS_CREATE_JOBS_PER_HOUR
+    since = timezone.now() - datetime.timedelta(hours=1)
+    recent = CreateJob.objects.filter(merchant=merchant, created_at__gte=since)
+    count = recent.count()
+    if count >= limit:
+        oldest = recent.order_by("created_at").values_list("created_at", flat=True).first()
+        wait = (oldest - since).total_seconds() if oldest else 3600
+        raise QuotaExceeded(
+            detail=f"Your shop made {count} create jobs in the last hour and the limit is "
+            f"{limit}: try again in {max(1, round(wait / 60))} minutes.",
+            wait=max(1, wait),
+        )
 
 
 def create_job_cancel(*, job: CreateJob) -> CreateJob:

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 
 from catalog.models import GeneratedImage, Merchant, Product, ProductImage
 from catalog.selectors import products_for_storefront
+from creation.bounds import FIDELITY
 from creation.models import CreateJob
 from creation.services import CreateRequest, create_job_submit
 from retrieval.filters import SearchFilters
@@ -82,8 +83,10 @@ def studio_query_check(query: StudioQuery) -> None:
         raise ValidationError(
             "Give one query at a time: words, a photo or a product.", code="several_queries"
         )
-    if not 0 <= query.fidelity <= 1:
-        raise ValidationError("Fidelity is a number from 0 to 1.", code="bad_fidelity")
+    if query.fidelity not in FIDELITY:
+        raise ValidationError(
+            f"Fidelity is a number from {FIDELITY.low} to {FIDELITY.high}.", code="bad_fidelity"
+        )
 
 
 def studio_search(*, merchant: Merchant, user, query: StudioQuery) -> StudioResult:

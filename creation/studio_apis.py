@@ -11,14 +11,17 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from catalog.images import read_upload
 from catalog.permissions import MerchantApiView
-from creation import boards, selectors, services, studio
+from config.api_errors import ERROR_BODY, StrictSerializer
+from config.throttles import CreateThrottle
+from creation import boards, selectors, studio
 from creation.apis import JobProgressOutput
+from creation.bounds import FIDELITY, MAX_QUERY, NUM_IMAGES, SEED, STEPS
 from creation.models import Board
 from creation.permissions import IsCreateMerchant
 from retrieval.apis import FILTER_PARAMETERS, ProductOutput
@@ -91,27 +94,17 @@ class StudioJobOutput(JobProgressOutput):
         return reverse("api-studio-job", args=[job.pk])
 
 
-class StudioInput(serializers.Serializer):
-    q = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+class StudioInput(StrictSerializer):
+    q = serializers.CharField(max_length=MAX_QUERY, required=False, allow_blank=True, default="")
     image = serializers.FileField(required=False, help_text="A photo (multipart), instead of q.")
     product = serializers.IntegerField(required=False, help_text="A product id, instead of q.")
-    fidelity = serializers.FloatField(
-        min_value=0,
-        max_value=1,
+    fidelity = FIDELITY.api_field(
         default=1.0,
         help_text='1 "in catalog", 0.7 "close variation", 0.3 "loose concept", 0 "from scratch".',
     )
-    seed = serializers.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
-    num_images = serializers.IntegerField(min_value=1, max_value=4, default=2)
-    steps = serializers.IntegerField(min_value=1, max_value=50, default=studio.STEPS_DEFAULT)
-
-    def validate(self, data):
-        unknown = set(self.initial_data) - set(self.fields)
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown parameters: {', '.join(sorted(unknown))}.", code="unknown_parameter"
-            )
-        return data
+    seed = SEED.api_field(required=False)
+    num_images = NUM_IMAGES.api_field(default=2)
+    steps = STEPS.api_field(default=studio.STEPS_DEFAULT)
 
 
 class StudioOutput(serializers.Serializer):
@@ -141,6 +134,8 @@ class StudioOutput(serializers.Serializer):
 
 
 class StudioSearchApi(StudioApi):
+    throttle_classes = [CreateThrottle]
+
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
@@ -150,6 +145,7 @@ class StudioSearchApi(StudioApi):
             202: OpenApiResponse(
                 StudioOutput, description="below 1: real products and a queued create job"
             ),
+            404: OpenApiResponse(ERROR_BODY, description="`product` names no product"),
         },
         examples=[
             OpenApiExample("In catalog", {"q": "linen summer dress", "fidelity": 1}),
@@ -177,10 +173,7 @@ class StudioSearchApi(StudioApi):
             num_images=data["num_images"],
             steps=data["steps"],
         )
-        try:
-            result = studio.studio_search(merchant=self.merchant, user=request.user, query=query)
-        except services.QuotaExceeded as err:
-            raise exceptions.Throttled(detail=str(err)) from None
+        result = studio.studio_search(merchant=self.merchant, user=request.user, query=query)
         code = status.HTTP_202_ACCEPTED if result.job else status.HTTP_200_OK
         return Response(StudioOutput(result).data, status=code)
 

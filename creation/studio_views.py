@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from catalog.images import read_upload
 from catalog.models import Product
 from creation import boards, selectors, services, studio
+from creation.bounds import FIDELITY, MAX_QUERY, NUM_IMAGES, SEED
 from creation.permissions import merchant_required
 from creation.studio_apis import board_zip_response
 from retrieval.filters import SearchFilters
@@ -21,14 +22,12 @@ SIMILAR_SHOWN = 24
 
 
 class StudioForm(forms.Form):
-    q = forms.CharField(label="Words", max_length=200, required=False)
+    q = forms.CharField(label="Words", max_length=MAX_QUERY, required=False)
     image = forms.FileField(label="or a photo", required=False)
     product = forms.IntegerField(label="or a product (id)", min_value=1, required=False)
-    fidelity = forms.FloatField(label="Fidelity", min_value=0, max_value=1, initial=1.0)
-    num_images = forms.IntegerField(label="Concepts", min_value=1, max_value=4, initial=2)
-    seed = forms.IntegerField(
-        label="Seed (optional)", min_value=0, max_value=2**32 - 1, required=False
-    )
+    fidelity = FIDELITY.form_field(label="Fidelity", initial=1.0)
+    num_images = NUM_IMAGES.form_field(label="Concepts", initial=2)
+    seed = SEED.form_field(label="Seed (optional)", required=False)
 
 
 @merchant_required

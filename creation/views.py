@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import ProductImage
 from creation import selectors, services
-from creation.apis import MAX_PROMPT
+from creation.bounds import FIDELITY, MAX_PROMPT, NUM_IMAGES, SEED, STEPS
 from creation.permissions import merchant_required
 from creation.serving import generated_image_response
 
@@ -18,17 +18,15 @@ from creation.serving import generated_image_response
 class CreateForm(forms.Form):
     prompt = forms.CharField(max_length=MAX_PROMPT, widget=forms.Textarea(attrs={"rows": 3}))
     negative_prompt = forms.CharField(max_length=MAX_PROMPT, required=False)
-    seed = forms.IntegerField(min_value=0, max_value=2**32 - 1, required=False)
-    steps = forms.IntegerField(min_value=1, max_value=50, initial=20)
-    num_images = forms.IntegerField(label="Images", min_value=1, max_value=4, initial=1)
+    seed = SEED.form_field(required=False)
+    steps = STEPS.form_field(initial=20)
+    num_images = NUM_IMAGES.form_field(label="Images", initial=1)
     source_image = forms.ModelChoiceField(
         queryset=ProductImage.objects.none(),
         required=False,
         label="Start from a product (optional)",
     )
-    fidelity = forms.FloatField(
-        min_value=0,
-        max_value=1,
+    fidelity = FIDELITY.form_field(
         initial=0.7,
         required=False,
         widget=forms.NumberInput(attrs={"type": "range", "step": "0.05"}),

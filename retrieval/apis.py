@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.images import read_upload
+from catalog.images import read_upload, single_upload
 from catalog.selectors import products_for_storefront
+from config.throttles import PhotoSearchThrottle, SearchThrottle
 from retrieval.params import FilterParams, TextSearchParams, parse, reject_unexpected
 from retrieval.search import (
-    PageOutOfRange,
     SearchPage,
     products_search_photo,
     products_search_text,
@@ -106,31 +106,25 @@ class SearchPageOutput(serializers.Serializer):
     )
 
 
-FILTER_PARAMETERS = [
-    OpenApiParameter("category", str, many=True, description="category slug; repeatable"),
-    OpenApiParameter("price_min", float),
-    OpenApiParameter("price_max", float),
-    OpenApiParameter("in_stock", bool),
-    OpenApiParameter("page", int),
-    OpenApiParameter("page_size", int, description="1 to 100, default 24"),
-]
+# Query parameters documented from the serializers that validate them: one declaration of each
+# bound (page >= 1, page_size 1 to 100 ...) for the check and the schema.
+FILTER_PARAMETERS = [FilterParams]
 
 
 def _search_response(search, params: FilterParams, **inputs) -> Response:
     """Run a search service with the validated filters and paging; render its page."""
     data = params.validated_data
-    try:
-        page: SearchPage = search(
-            filters=params.filters(), page=data["page"], page_size=data["page_size"], **inputs
-        )
-    except PageOutOfRange as err:
-        raise Http404(str(err)) from err
+    page: SearchPage = search(
+        filters=params.filters(), page=data["page"], page_size=data["page_size"], **inputs
+    )
     return Response(SearchPageOutput(page).data)
 
 
 class TextSearchApi(APIView):
+    throttle_classes = [SearchThrottle]
+
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, required=True), *FILTER_PARAMETERS],
+        parameters=[TextSearchParams],
         responses=SearchPageOutput,
         description="Words in, real products out: CLIP vector and keyword rankings fused (RRF).",
     )
@@ -141,6 +135,7 @@ class TextSearchApi(APIView):
 
 class PhotoSearchApi(APIView):
     parser_classes = [MultiPartParser]
+    throttle_classes = [PhotoSearchThrottle]
 
     @extend_schema(
         request=inline_serializer(
@@ -152,7 +147,7 @@ class PhotoSearchApi(APIView):
         description="A JPEG, PNG or WebP photo in; products whose best image is nearest out.",
     )
     def post(self, request):
-        data = read_upload(request.FILES.get("image"))
+        data = read_upload(single_upload(request.FILES))
         # Filters may come in the query string or as form fields beside the image.
         filters_data = request.query_params.copy()
         filters_data.update(request.POST)
@@ -161,6 +156,8 @@ class PhotoSearchApi(APIView):
 
 
 class SimilarProductsApi(APIView):
+    throttle_classes = [SearchThrottle]
+
     @extend_schema(parameters=FILTER_PARAMETERS, responses=SearchPageOutput)
     def get(self, request, pk: int):
         params = parse(FilterParams, request.query_params)
@@ -168,6 +165,8 @@ class SimilarProductsApi(APIView):
 
 
 class ProductListApi(APIView):
+    throttle_classes = [SearchThrottle]
+
     @extend_schema(
         operation_id="v1_products_list",
         parameters=FILTER_PARAMETERS,
@@ -200,6 +199,8 @@ class ProductListApi(APIView):
 
 
 class ProductDetailApi(APIView):
+    throttle_classes = [SearchThrottle]
+
     @extend_schema(responses=ProductOutput)
     def get(self, request, pk: int):
         reject_unexpected(request.query_params.keys(), allowed=set())

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import io
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,9 +185,19 @@ def _unit_rows(features: torch.Tensor) -> np.ndarray:
     return torch.nn.functional.normalize(features, dim=-1).numpy()
 
 
-@functools.cache
+# Threads of one app process (gunicorn --threads) may ask for the encoder at once on their
+# first requests: one builds it, the others wait, rather than each building its own.
+_building = threading.Lock()
+
+
 def get_encoder() -> ClipEncoder:
     """The process-wide encoder for the configured profile, built on first use."""
+    with _building:
+        return _build_encoder()
+
+
+@functools.cache
+def _build_encoder() -> ClipEncoder:
     spec = spec_from_settings()
     encoder = ClipEncoder(spec)
     if spec.random_weights:

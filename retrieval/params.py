@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import exceptions, serializers
 
 from catalog.models import Category
+from config.api_errors import reject_unknown
 from retrieval.filters import SearchFilters
 from retrieval.search import PAGE_SIZE
 
@@ -21,20 +22,11 @@ class CreationIsMerchantOnly(exceptions.APIException):
     )
 
 
-class UnknownParameter(exceptions.APIException):
-    status_code = 400
-    default_code = "unknown_parameter"
-
-
 def reject_unexpected(names, allowed: set[str]) -> None:
     names = set(names)
     if names & CREATION_PARAMETERS:
         raise CreationIsMerchantOnly()
-    unknown = sorted(names - allowed)
-    if unknown:
-        raise UnknownParameter(
-            f"Unknown parameter(s): {', '.join(unknown)}. Allowed: {', '.join(sorted(allowed))}."
-        )
+    reject_unknown(names, allowed)
 
 
 class FilterParams(serializers.Serializer):

@@ -9,7 +9,7 @@ were never indexed.
 
 from __future__ import annotations
 
-from catalog.signals import product_images_added
+from catalog.signals import catalog_visibility_changed, product_images_added
 
 
 def queue_embedding_of_new_images(sender, image_ids: list[int], **kwargs) -> None:
@@ -18,7 +18,18 @@ def queue_embedding_of_new_images(sender, image_ids: list[int], **kwargs) -> Non
     embedding_job_defer()
 
 
+def refresh_lexicon_after_visibility_change(sender, **kwargs) -> None:
+    from retrieval.tasks import lexicon_refresh_defer
+
+    lexicon_refresh_defer()
+
+
 def connect() -> None:
     product_images_added.connect(
         queue_embedding_of_new_images, weak=False, dispatch_uid="retrieval-embed-new-images"
+    )
+    catalog_visibility_changed.connect(
+        refresh_lexicon_after_visibility_change,
+        weak=False,
+        dispatch_uid="retrieval-refresh-lexicon",
     )

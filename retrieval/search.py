@@ -11,6 +11,8 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from rest_framework import exceptions
+
 from catalog.images import inspect_image
 from catalog.models import Product
 from catalog.selectors import products_displayed, products_searchable
@@ -29,7 +31,11 @@ PAGE_SIZE = 24
 _text_encoding = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fidelis-text-encode")
 
 
-class PageOutOfRange(Exception):
+class PageOutOfRange(exceptions.NotFound):
+    """A page past the last one: 404 in the API; pages link back to the last page."""
+
+    default_code = "page_out_of_range"
+
     def __init__(self, page: int, last_page: int):
         super().__init__(f"Page {page} is beyond the last page ({last_page}).")
         self.page, self.last_page = page, last_page

@@ -26,3 +26,27 @@ def embedding_job_defer() -> None:
     # AlreadyEnqueued: a waiting job exists and will pick these images up.
     with contextlib.suppress(exceptions.AlreadyEnqueued):
         embed_pending_images.defer()
+
+
+# One waiting refresh is enough: it reads the catalog as it is when it runs.
+LEXICON_LOCK = "refresh-lexicon"
+
+
+@app.task(name="retrieval.refresh_lexicon", queue="indexing", queueing_lock=LEXICON_LOCK)
+def refresh_lexicon() -> None:
+    from retrieval.keyword import lexicon_refresh
+
+    lexicon_refresh()
+
+
+def lexicon_refresh_defer() -> None:
+    """After a product's visibility changed (quarantine, release, deactivation, unpublishing):
+    its words leave or rejoin the typo-correction lexicon. Runs after the commit, outside any
+    transaction, so a waiting refresh (AlreadyEnqueued) cannot abort the caller's."""
+    from django.db import transaction
+
+    def defer() -> None:
+        with contextlib.suppress(exceptions.AlreadyEnqueued):
+            refresh_lexicon.defer()
+
+    transaction.on_commit(defer)

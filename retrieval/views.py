@@ -8,7 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import APIException
 
-from catalog.images import read_upload
+from catalog.images import read_upload, single_upload
 from catalog.selectors import products_for_storefront
 from retrieval.filters import SearchFilters
 from retrieval.params import FilterParams, TextSearchParams, parse
@@ -69,7 +69,7 @@ def search_text(request):
 @require_POST
 def search_photo(request):
     def run():
-        data = read_upload(request.FILES.get("image"))
+        data = read_upload(single_upload(request.FILES))
         params = parse(FilterParams, request.POST, extra_allowed={"csrfmiddlewaretoken"})
         page = products_search_photo(image_data=data, filters=params.filters(), page_size=48)
         return params.validated_data, page

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from knox.models import AuthToken
 from procrastinate.contrib.django.models import ProcrastinateJob
-from rest_framework.authtoken.models import Token, TokenProxy
 
 from catalog.models import Category, GeneratedImage, Product, ProductImage
 from catalog.services import (
@@ -83,6 +84,8 @@ POLICIES = {
     "admin_superuser": ((302, 302, 403, 403, 403, 200), (302, 302, 403, 403, 403, None)),
     # Never for anyone: adding the guard's records by hand, deleting its audit trail.
     "admin_nobody": ((302, 302, 403, 403, 403, 403), (302, 302, 403, 403, 403, 403)),
+    # Acts on the API token the request is signed with: a session (any role here) is refused.
+    "token_only": ((403,) * 6, (403,) * 6),
 }
 
 # route -> (policy, the object its URL points at). Names are the URL names; unnamed routes
@@ -100,9 +103,12 @@ ROUTES = {
     "api-similar": ("public", "product"),
     "api-schema": ("public", None),
     "api-docs": ("public", None),
-    "^media/(?P<path>.*)$": ("public", "image_file"),
+    "media": ("public", "image_file"),
     # merchant API
     "api-merchant-token": ("post_only", None),
+    "api-token-rotate": ("token_only", None),
+    "api-token-revoke": ("token_only", None),
+    "api-token-revoke-all": ("token_only", None),
     "api-product-image-upload": ("merchant_object_post_only", "product"),
     "api-create-jobs": ("merchant", None),
     "api-create-job": ("merchant_object", "job"),
@@ -158,11 +164,17 @@ SUPERUSER_ADMIN = {
     ("catalog", "generatedimage"): "concept",
     ("auth", "user"): "user",
     ("auth", "group"): "group",
-    ("authtoken", "tokenproxy"): "token",
+    ("knox", "authtoken"): "token",
+    ("axes", "accessattempt"): "access_attempt",
+    ("axes", "accesslog"): "access_log",
+    ("axes", "accessfailurelog"): "access_failure",
     ("procrastinate", "procrastinatejob"): "queue_job",
 }
 # Rows only services write: no add view for anyone.
 NO_ADD = {
+    ("axes", "accessattempt"),
+    ("axes", "accesslog"),
+    ("axes", "accessfailurelog"),
     ("catalog", "productimage"),
     ("catalog", "generatedimage"),
     ("procrastinate", "procrastinatejob"),
@@ -286,11 +298,24 @@ def world(tmp_path, settings):
         "merchant": shop_a,
         "user": owner,
         "group": Group.objects.get(name="Merchants"),
-        "token": TokenProxy.objects.get(pk=Token.objects.create(user=owner).pk),
+        "token": AuthToken.objects.create(user=owner)[0],
+        **sign_in_records(owner.username),
         "release": release,
         "queue_job": ProcrastinateJob.objects.first(),
     }
     return objects, clients
+
+
+def sign_in_records(username: str) -> dict:
+    """A row of each of django-axes' tables, so that their admin views have one to open."""
+    where = {"username": username, "ip_address": "127.0.0.1", "user_agent": "tests"}
+    return {
+        "access_attempt": AccessAttempt.objects.create(
+            **where, get_data="", post_data="", failures_since_start=1
+        ),
+        "access_log": AccessLog.objects.create(**where),
+        "access_failure": AccessFailureLog.objects.create(**where, locked_out=False),
+    }
 
 
 def url_of(route: Route, kind: str | None, objects: dict) -> str:

@@ -38,3 +38,22 @@ def assert_no_broken_images(page) -> None:
         "img", "imgs => imgs.filter(i => !i.naturalWidth).map(i => i.src)"
     )
     assert broken == []
+
+
+@pytest.fixture(autouse=True)
+def no_content_security_policy_violations(request):
+    """Every browser test fails if a page broke its Content-Security-Policy: chromium reports
+    each refused script, style or image on the console."""
+    if "page" not in request.fixturenames:
+        yield
+        return
+    page = request.getfixturevalue("page")
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    yield
+    assert violations == []

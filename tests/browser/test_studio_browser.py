@@ -6,7 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.core.management import call_command
 
-from config.management.commands.demo import DEMO_PASSWORD, DEMO_USER, _demo_merchant
+from config.management.commands.demo import (
+    DEMO_PASSWORD,
+    DEMO_USER,
+    demo_merchant,
+    demo_user_enable,
+)
 from tests.browser.conftest import assert_no_broken_images
 from tests.browser.test_create_browser import run_worker_once
 
@@ -16,7 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_demo_merchant_slides_to_half_fidelity_and_follows_a_concept_back_to_real_products(
     live_server, page, photo_folder, run_jobs, tmp_path
 ):
-    merchant = _demo_merchant()  # what `./fidelis demo` sets up
+    merchant = demo_merchant()  # what `./fidelis demo` sets up
+    demo_user_enable(merchant)
     call_command("import_catalog", str(photo_folder(40)), merchant=merchant.slug, stdout=None)
     run_jobs()  # index the catalog
     page.goto(f"{live_server.url}/admin/login/?next=/studio/")
@@ -73,7 +79,7 @@ def test_demo_merchant_slides_to_half_fidelity_and_follows_a_concept_back_to_rea
 
 
 def test_the_studio_fits_a_phone_screen(live_server, page, tmp_path):
-    _demo_merchant()
+    demo_user_enable(demo_merchant())
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/admin/login/?next=/studio/")
     page.get_by_label("Username").fill(DEMO_USER)

@@ -242,12 +242,11 @@ def test_shoppers_and_anonymous_users_get_403_everywhere_and_other_merchants_404
         assert client.get(url).status_code == 404, url
 
 
-def test_an_api_client_with_basic_auth_follows_the_job_to_its_image_file(client, merchant):
-    import base64
-
+def test_an_api_client_with_a_token_follows_the_job_to_its_image_file(client, merchant):
     user = merchant_user(merchant, username="api-user")
-    token = base64.b64encode(f"{user.username}:pw-for-tests".encode()).decode()
-    auth = {"HTTP_AUTHORIZATION": f"Basic {token}"}
+    credentials = {"username": user.username, "password": "pw-for-tests"}
+    token = client.post("/api/v1/merchant/token/", credentials).json()["token"]
+    auth = {"HTTP_AUTHORIZATION": f"Token {token}"}
     job = client.post(JOBS, TINY, content_type="application/json", **auth).json()
     create_job_run(job_id=job["id"])
 

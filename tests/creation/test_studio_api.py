@@ -392,7 +392,7 @@ def test_a_merchant_token_opens_the_studio_api_and_a_shopper_gets_none(client, d
     shopper = client.post(token_url, {"username": "shopper", "password": "pw-for-tests"})
     wrong = client.post(token_url, {"username": user.username, "password": "nope"})
 
-    assert token["merchant"] == "demo" and len(token["token"]) == 40
+    assert token["merchant"] == "demo" and len(token["token"]) == 64 and token["expiry"]
     assert shopper.status_code == 403 and wrong.status_code == 400
     response = client.post(
         SEARCH,

@@ -170,7 +170,7 @@ def png_bomb(side: int = 20000) -> bytes:
         ({"q": "hat", "price_min": "50", "price_max": "10"}, 400, "reversed_price_range"),
         ({"q": "hat", "in_stock": "maybe"}, 400, "invalid"),
         ({"q": "hat", "page": "0"}, 400, "min_value"),
-        ({"q": "hat", "page": "999"}, 404, "not_found"),
+        ({"q": "hat", "page": "999"}, 404, "page_out_of_range"),
         ({"q": "hat", "colour": "red"}, 400, "unknown_parameter"),
         ({"q": "hat", "fidelity": "0.5"}, 400, "creation_is_merchant_only"),
         ({"q": "hat", "mode": "create"}, 400, "creation_is_merchant_only"),

@@ -37,11 +37,12 @@ class Command(BaseCommand):
             _ensure_port_free(host, port)
         self.stdout.write("Migrating the database ...")
         call_command("migrate", interactive=False, verbosity=0)
-        merchant = _demo_merchant()
+        merchant = demo_merchant()
         call_command("import_catalog", str(folder), merchant=merchant.slug)
         self._index()
         if no_serve:
             return
+        demo_user_enable(merchant)
         url = f"http://{host}:{port}/"
         self.stdout.write(
             self.style.SUCCESS(f"\nFidelis is running on {url}\n")
@@ -76,6 +77,7 @@ class Command(BaseCommand):
                 process.terminate()
             for process in (server, worker):
                 process.wait(timeout=15)
+            demo_user_disable()
             if settings.EMBEDDED_PGDATA:
                 embedded_db.stop(settings.EMBEDDED_PGDATA)
                 self.stdout.write("Stopped the embedded PostgreSQL (data kept in var/).")
@@ -96,12 +98,33 @@ def _ensure_port_free(host: str, port: int) -> None:
             ) from None
 
 
-def _demo_merchant() -> Merchant:
-    merchant = Merchant.objects.filter(slug=DEMO_MERCHANT).first() or merchant_create(
+def demo_merchant() -> Merchant:
+    return Merchant.objects.filter(slug=DEMO_MERCHANT).first() or merchant_create(
         name="Demo Outfitters", slug=DEMO_MERCHANT
     )
+
+
+def demo_user_enable(merchant: Merchant) -> None:
+    """The demo's public login exists only while the demo serves: a shop that started from the
+    demo's data must not keep a staff user whose password is printed in the README."""
     User = get_user_model()
-    if not User.objects.filter(username=DEMO_USER).exists():
+    user = User.objects.filter(username=DEMO_USER).first()
+    if user is None:
         user = User.objects.create_user(DEMO_USER, password=DEMO_PASSWORD)
         merchant_add_user(merchant=merchant, user=user)
-    return merchant
+    else:
+        user.set_password(DEMO_PASSWORD)
+        user.is_active = True
+        user.save(update_fields=["password", "is_active"])
+
+
+def demo_user_disable() -> None:
+    """Lock the demo login and revoke its API tokens (its jobs and boards are kept)."""
+    from knox.models import AuthToken
+
+    User = get_user_model()
+    for user in User.objects.filter(username=DEMO_USER):
+        user.set_unusable_password()
+        user.is_active = False
+        user.save(update_fields=["password", "is_active"])
+        AuthToken.objects.filter(user=user).delete()
