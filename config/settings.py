@@ -274,15 +274,6 @@ REST_KNOX = {
     "TOKEN_LIMIT_PER_USER": 20,
     "AUTO_REFRESH": False,
 }
-# Throttle counters and lockouts must hold across app processes and hosts: keep them in the
-# database, the one store every process shares (createcachetable runs in a migration).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "fidelis_cache",
-        "OPTIONS": {"MAX_ENTRIES": 100_000},
-    }
-}
 SPECTACULAR_SETTINGS = {
     "TITLE": "Fidelis API",
     "DESCRIPTION": "Catalog search with a provenance guard.",

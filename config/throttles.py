@@ -1,16 +1,51 @@
 """Request rates per client (DRF throttles). A refused request gets 429 with Retry-After.
 
-The counters live in the default cache, which is the database (settings.CACHES), so every app
-process and host counts together. Rates are read from settings on each request.
+The counters live in PostgreSQL, the one store every app process and host shares: one
+statement per request counts the client's hits in the current fixed window (its length is the
+rate's period). DRF's own throttles keep a list of timestamps in the cache; in the database
+cache that cost six statements and 2.4-4 ms a request, this one statement (bench/throttle.py).
+Rates are read from settings on each request.
 """
 
+import random
+import time
+
 from django.conf import settings
+from django.db import connection
 from rest_framework.throttling import SimpleRateThrottle
+
+COUNT_HIT = """
+INSERT INTO fidelis_throttle (key, window_start, hits) VALUES (%s, %s, 1)
+ON CONFLICT (key, window_start) DO UPDATE SET hits = fidelis_throttle.hits + 1
+RETURNING hits
+"""
+# This scope's finished windows are deleted now and then, by the request that draws it.
+FORGET_OLD = "DELETE FROM fidelis_throttle WHERE key LIKE %s AND window_start < %s"
+FORGET_EVERY = 200  # requests, on average
 
 
 class SettingsRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str:
         return settings.FIDELIS_THROTTLE_RATES[self.scope]
+
+    def allow_request(self, request, view) -> bool:
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        with connection.cursor() as cursor:
+            cursor.execute(COUNT_HIT, [self.key, window])
+            hits = cursor.fetchone()[0]
+            if random.randrange(FORGET_EVERY) == 0:
+                cursor.execute(FORGET_OLD, [f"throttle_{self.scope}_%", window])
+        self.retry_after = (window + 1) * self.duration - now
+        return hits <= self.num_requests
+
+    def wait(self) -> float:
+        return self.retry_after
 
     def get_cache_key(self, request, view) -> str:
         who = (
