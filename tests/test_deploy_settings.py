@@ -104,3 +104,12 @@ def test_every_page_has_a_content_security_policy_without_inline_scripts(client,
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
     assert directives["script-src"] == "'self'"
     assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+
+
+def test_the_embedded_server_commands_need_no_secret_key(tmp_path):
+    env = production_env(tmp_path, FIDELIS_PGDATA=str(tmp_path / "pg"))
+    env.pop("DATABASE_URL")
+
+    done = manage(["pgserver", "status"], env)
+
+    assert done.returncode == 0 and "stopped" in done.stdout, done.stderr
