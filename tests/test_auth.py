@@ -147,3 +147,13 @@ def test_the_demo_login_exists_only_while_the_demo_serves(client):
     assert client.get(BOARDS, **bearer(token)).status_code == 403
     sign_in = RequestFactory().post("/admin/login/")
     assert authenticate(sign_in, username=DEMO_USER, password="fidelis-demo") is None
+
+
+def test_an_overlong_username_is_a_400_and_nothing_is_logged(client):
+    from axes.models import AccessAttempt
+
+    response = get_token(client, "x" * 300, "guess")
+
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["username"]
+    assert not AccessAttempt.objects.exists()
