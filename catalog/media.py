@@ -13,13 +13,13 @@ import mimetypes
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from catalog.models import ProductImage
 from catalog.selectors import merchant_of_user, product_images_shown, products_searchable
 
 
-@require_GET
+@require_safe
 def product_image_file(request: HttpRequest, path: str) -> FileResponse:
     image = ProductImage.objects.filter(file=path).values("pk", "product__merchant_id").first()
     if image is None:

@@ -31,6 +31,7 @@ def test_a_searchable_products_photo_is_served_with_a_short_public_cache(client,
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     assert b"".join(response.streaming_content) == image.file.open("rb").read()
     assert response["Cache-Control"] == "public, max-age=60"
+    assert client.head(url).status_code == 200  # caches and CDNs may ask first
 
 
 @pytest.mark.parametrize("how", ["quarantined", "inactive", "unpublished", "deleted"])
