@@ -205,10 +205,10 @@ def _owns_entry(match: GuardMatch, merchant_id: int) -> bool:
     )
 
 
-def guard_reason(match: GuardMatch, *, merchant_id: int) -> str:
+def guard_reason(match: GuardMatch, *, owner: bool) -> str:
     """Why the guard matched, as the merchant may read it: another merchant's registry entry
     (its number, the distance, the signal's detail) is never named."""
-    if match.entry_id is None or _owns_entry(match, merchant_id):
+    if owner or match.entry_id is None:
         return match.describe()
     return "it matches an image in the registry of generated images"
 
@@ -216,7 +216,7 @@ def guard_reason(match: GuardMatch, *, merchant_id: int) -> str:
 def generated_image_refusal(match: GuardMatch, *, merchant: Merchant) -> ValidationError:
     """The 4xx for a refused image: the registry entry is named only to the merchant who owns it."""
     owner = _owns_entry(match, merchant.pk)
-    reason = guard_reason(match, merchant_id=merchant.pk)
+    reason = guard_reason(match, owner=owner)
     return ValidationError(
         f"This image cannot be a catalog product: {reason}. Generated images are concepts, "
         "never products; upload a photo of the real item.",
@@ -301,7 +301,7 @@ def catalog_recheck_against(*, entry: GeneratedImage) -> list[ProductImage]:
 def product_image_quarantine(*, image: ProductImage, match: GuardMatch) -> None:
     image.guard_status = ProductImage.GuardStatus.QUARANTINED
     merchant_id = Product.objects.filter(pk=image.product_id).values_list("merchant_id", flat=True)
-    reason = guard_reason(match, merchant_id=merchant_id.get())
+    reason = guard_reason(match, owner=_owns_entry(match, merchant_id.get()))
     image.guard_reason = f"Matched by the provenance guard: {reason}."
     image.guard_match_id = match.entry_id
     image.save(update_fields=["guard_status", "guard_reason", "guard_match"])

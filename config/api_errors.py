@@ -41,7 +41,7 @@ class LoginLockedOut(exceptions.Throttled):
 
     def __init__(self, request):
         seconds = cool_off_seconds(request)
-        super().__init__(wait=seconds, detail=lockout_message(max(1, round(seconds / 60))))
+        super().__init__(wait=seconds, detail=lockout_message(seconds))
 
 
 class UnknownParameter(exceptions.APIException):
@@ -63,5 +63,5 @@ class StrictSerializer(serializers.Serializer):
     """A request serializer that refuses parameters it does not declare."""
 
     def validate(self, data):
-        reject_unknown(getattr(self.initial_data, "keys", lambda: ())(), self.fields)
+        reject_unknown(self.initial_data, self.fields)
         return data

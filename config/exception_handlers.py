@@ -4,10 +4,9 @@
 field (nested ones as "field.0.key") to its plain messages, never Python reprs.
 """
 
-from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import ObjectDoesNotExist, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from django.http.multipartparser import TooManyFilesSent
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
 
@@ -24,12 +23,6 @@ class RequestRefused(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
 
 
-def _refused(status_code: int, message: str, code: str) -> RequestRefused:
-    exc = RequestRefused(message, code=code)
-    exc.status_code = status_code
-    return exc
-
-
 def api_exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         code = getattr(exc, "code", None) or "invalid"
@@ -37,14 +30,10 @@ def api_exception_handler(exc, context):
         exc.status_code = IMAGE_ERROR_STATUS.get(code, status.HTTP_400_BAD_REQUEST)
     elif isinstance(exc, ObjectDoesNotExist):
         exc = Http404()
-    elif isinstance(exc, RequestDataTooBig):
-        exc = _refused(413, "The request body is larger than the server accepts.", "too_large")
-    elif isinstance(exc, TooManyFilesSent):
-        exc = _refused(
-            400, "The request has more file parts than the server accepts.", "too_many_files"
-        )
     elif isinstance(exc, SuspiciousOperation):
-        exc = _refused(400, "The request is malformed and was refused.", "bad_request")
+        # Too many fields in a form body, for one (config.middleware answers the body size and
+        # the file parts before a view runs).
+        exc = RequestRefused("The request is malformed and was refused.", code="bad_request")
     response = exception_handler(exc, context)
     if response is None:
         return None

@@ -1,10 +1,13 @@
 """What a locked-out sign-in gets (django-axes' AXES_LOCKOUT_CALLABLE): 429 with Retry-After."""
 
 from axes.helpers import get_cool_off
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
+
+from config.middleware import refusal
 
 
-def lockout_message(minutes: int) -> str:
+def lockout_message(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
     return (
         "Too many failed sign-ins for this username from your address: try again in "
         f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator to reset it "
@@ -19,10 +22,6 @@ def cool_off_seconds(request) -> int:
 
 def lockout_response(request, original_response=None, credentials=None) -> HttpResponse:
     seconds = cool_off_seconds(request)
-    message = lockout_message(max(1, round(seconds / 60)))
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"error": {"code": "locked_out", "message": message}}, status=429)
-    else:
-        response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+    response = refusal(request, 429, "locked_out", lockout_message(seconds))
     response["Retry-After"] = str(seconds)
     return response

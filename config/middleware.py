@@ -32,11 +32,11 @@ class RejectNulBytesMiddleware:
         try:
             has_nul = _has_nul(request)
         except TooManyFilesSent:
-            return _refuse(request, 400, "too_many_files", TOO_MANY_FILES_MESSAGE)
+            return refusal(request, 400, "too_many_files", TOO_MANY_FILES_MESSAGE)
         except TooManyFieldsSent:
-            return _refuse(request, 400, "too_many_fields", TOO_MANY_FIELDS_MESSAGE)
+            return refusal(request, 400, "too_many_fields", TOO_MANY_FIELDS_MESSAGE)
         if has_nul:
-            return _refuse(request, 400, "nul_byte", NUL_MESSAGE)
+            return refusal(request, 400, "nul_byte", NUL_MESSAGE)
         return self.get_response(request)
 
 
@@ -71,20 +71,21 @@ class LimitRequestBodyMiddleware:
             length = -1
         limit = settings.FIDELIS_MAX_REQUEST_BYTES
         if length < 0:
-            return _refuse(request, 400, "bad_content_length", BAD_LENGTH_MESSAGE)
+            return refusal(request, 400, "bad_content_length", BAD_LENGTH_MESSAGE)
         if length > limit:
             message = (
                 f"The request body is {length / 2**20:.1f} MB; the largest accepted is "
                 f"{limit / 2**20:.0f} MB: send a smaller image."
             )
-            return _refuse(request, 413, "file_too_large", message)
+            return refusal(request, 413, "file_too_large", message)
         return self.get_response(request)
 
 
 BAD_LENGTH_MESSAGE = "The Content-Length header is not a number of bytes: send a valid one."
 
 
-def _refuse(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+def refusal(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    """An error answered outside DRF, in the API's error shape on /api/, as text on pages."""
     if request.path.startswith("/api/"):
         return JsonResponse({"error": {"code": code, "message": message}}, status=status)
     return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")

@@ -271,7 +271,6 @@ FIDELIS_THROTTLE_RATES = {
 REST_KNOX = {
     "TOKEN_TTL": timedelta(days=int(os.environ.get("FIDELIS_TOKEN_TTL_DAYS", "30"))),
     "AUTH_HEADER_PREFIX": "Token",
-    "TOKEN_LIMIT_PER_USER": 20,
     "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {

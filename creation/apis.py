@@ -17,6 +17,12 @@ from creation.permissions import IsCreateMerchant
 from creation.serving import generated_image_response
 
 
+def side_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=MIN_SIDE, required=False, help_text="A multiple of 8, up to the model's size."
+    )
+
+
 class CreateInput(StrictSerializer):
     prompt = serializers.CharField(max_length=MAX_PROMPT, trim_whitespace=True)
     negative_prompt = serializers.CharField(
@@ -25,12 +31,8 @@ class CreateInput(StrictSerializer):
     seed = SEED.api_field(required=False)
     steps = STEPS.api_field(default=20)
     guidance_scale = GUIDANCE_SCALE.api_field(default=7.5)
-    width = serializers.IntegerField(
-        min_value=MIN_SIDE, required=False, help_text="A multiple of 8, up to the model's size."
-    )
-    height = serializers.IntegerField(
-        min_value=MIN_SIDE, required=False, help_text="A multiple of 8, up to the model's size."
-    )
+    width = side_field()
+    height = side_field()
     num_images = NUM_IMAGES.api_field(default=1)
     source_image = serializers.IntegerField(
         required=False, help_text="Image-to-image: the id of one of your product images."

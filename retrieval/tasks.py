@@ -7,6 +7,7 @@ from procrastinate import exceptions
 from procrastinate.contrib.django import app
 
 from retrieval import indexing
+from retrieval.keyword import lexicon_refresh
 
 logger = logging.getLogger("fidelis.tasks")
 
@@ -34,8 +35,6 @@ LEXICON_LOCK = "refresh-lexicon"
 
 @app.task(name="retrieval.refresh_lexicon", queue="indexing", queueing_lock=LEXICON_LOCK)
 def refresh_lexicon() -> None:
-    from retrieval.keyword import lexicon_refresh
-
     lexicon_refresh()
 
 
