@@ -141,17 +141,15 @@ class ProductImage(models.Model):
     guard_match = models.ForeignKey(
         "GeneratedImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Global hashes, so a newly registered generated image can be checked against the catalog
-    # (the registry's mirrored PDQ covers mirrored copies).
+    # PDQ of the image without its borders, so a newly registered generated image can be checked
+    # against the catalog (in its 8 rotations and mirrors).
     pdq = BitField(length=256, null=True, blank=True)
-    phash = BitField(length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["position", "id"]
         indexes = [
             _hamming_index("image_pdq_hnsw", "pdq"),
-            _hamming_index("image_phash_hnsw", "phash"),
             # The strict-fidelity rule asks "has this product a passed image?" per candidate:
             # an index-only probe, instead of hashing every image (29 -> 10 ms at 100k products).
             models.Index(
@@ -199,9 +197,8 @@ class GeneratedImage(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
+    # PDQ of the image without its borders, upright: a check looks up its 8 rotations and mirrors.
     pdq = BitField(length=256)
-    pdq_mirror = BitField(length=256)
-    phash = BitField(length=64)
     # Compressed local features and thumbnails (catalog.fingerprints) for geometric verification.
     features = models.BinaryField()
     # Empty until the row is committed: registration comes before release.
@@ -211,8 +208,6 @@ class GeneratedImage(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             _hamming_index("generated_pdq_hnsw", "pdq"),
-            _hamming_index("generated_pdq_mirror_hnsw", "pdq_mirror"),
-            _hamming_index("generated_phash_hnsw", "phash"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -226,14 +221,13 @@ class GeneratedImage(models.Model):
 
 
 class RegistryKeypoint(models.Model):
-    """A strong local descriptor of a registered image: finds cropped copies via HNSW."""
+    """A strong local descriptor of a registered image, upright: finds cropped, framed and
+    covered copies via HNSW (a query brings its mirrored descriptors itself)."""
 
     entry = models.ForeignKey(GeneratedImage, on_delete=models.CASCADE, related_name="keypoints")
     descriptor = BitField(length=256)
-    # Which orientation of the entry it describes: a candidate is verified in that one only.
-    mirrored = models.BooleanField(default=False)
-    # Where it sits in that orientation (normalised pixels): the votes a candidate gets must
-    # agree on one placement of the query in it before the candidate is verified in full.
+    # Where it sits (normalised pixels): the votes a candidate gets must agree on one placement
+    # of the query in it, or of it in the query, before the candidate is verified in full.
     x = models.FloatField(default=0.0)
     y = models.FloatField(default=0.0)
 

@@ -159,7 +159,6 @@ def product_image_create(
         height=inspected.height,
         position=position,
         pdq=verdict.pdq,
-        phash=verdict.phash,
     )
     storage = image.file.storage
     name = product_image_path(image, f"upload.{inspected.extension}")
@@ -246,7 +245,7 @@ def generated_image_register(
     inspected = inspect_image(data)
     prints = fingerprints.fingerprint(inspected.image)
     with transaction.atomic(durable=True):
-        entry = GeneratedImage.objects.create(
+        entry = GeneratedImage(
             merchant=merchant,
             prompt=prompt,
             negative_prompt=negative_prompt,
@@ -257,16 +256,8 @@ def generated_image_register(
             sha256=inspected.sha256,
             width=inspected.width,
             height=inspected.height,
-            pdq=prints.pdq,
-            pdq_mirror=prints.pdq_mirror,
-            phash=prints.phash,
-            features=prints.features_blob(),
         )
-        RegistryKeypoint.objects.bulk_create(
-            RegistryKeypoint(entry=entry, descriptor=bits, mirrored=mirrored, x=x, y=y)
-            for mirrored, side in ((False, prints.upright), (True, prints.mirrored))
-            for bits, (x, y) in zip(side.indexed, side.indexed_points.tolist(), strict=True)
-        )
+        _registry_prints_store(entry, prints)
     name = entry.file.storage.save(
         generated_image_path(entry, f"image.{inspected.extension}"), ContentFile(data)
     )
@@ -274,6 +265,27 @@ def generated_image_register(
     entry.file.name = name
     catalog_recheck_defer(entry=entry)
     return entry
+
+
+def _registry_prints_store(entry: GeneratedImage, prints: fingerprints.Fingerprint) -> None:
+    """Save the entry with its hash, features and indexed keypoints (replacing older ones)."""
+    entry.pdq = prints.pdq
+    entry.features = prints.features_blob()
+    entry.save()
+    RegistryKeypoint.objects.filter(entry=entry).delete()
+    upright = prints.upright
+    RegistryKeypoint.objects.bulk_create(
+        RegistryKeypoint(entry=entry, descriptor=bits, x=x, y=y)
+        for bits, (x, y) in zip(upright.indexed, upright.indexed_points.tolist(), strict=True)
+    )
+
+
+@transaction.atomic
+def generated_image_refingerprint(*, entry: GeneratedImage) -> None:
+    """Compute an entry's signals again from its stored file (after the guard's signals change)."""
+    with entry.file.open("rb") as fh:
+        prints = fingerprints.fingerprint(inspect_image(fh.read()).image)
+    _registry_prints_store(entry, prints)
 
 
 def catalog_recheck_defer(*, entry: GeneratedImage) -> None:
@@ -286,8 +298,9 @@ def catalog_recheck_defer(*, entry: GeneratedImage) -> None:
 def catalog_recheck_against(*, entry: GeneratedImage) -> list[ProductImage]:
     """Quarantine catalog images that match one (new) registry entry; returns those quarantined.
 
-    Uses the exact and global-hash signals, which the catalog stores per image. Images a member
-    of staff released for this entry stay released.
+    Uses the exact bytes, the PDQ the catalog stores per image and its keypoints (a catalog
+    image that is a crop, a framed or a covered copy). Images a member of staff released for
+    this entry stay released.
     """
     quarantined = []
     for image, match in catalog_images_matching(entry=entry):
@@ -331,13 +344,14 @@ def product_image_release(*, image: ProductImage, user: User, note: str) -> Guar
 
 @transaction.atomic
 def product_image_backfill_guard(*, image: ProductImage) -> bool:
-    """Give an older catalog image its hashes and keypoints, and quarantine it if it matches the
+    """Give a catalog image its (current) hash and keypoints, and quarantine it if it matches the
     registry. Returns whether it was quarantined."""
     with image.file.open("rb") as fh:
         data = fh.read()
     _inspected, verdict = _inspect_and_guard(data)
-    image.pdq, image.phash = verdict.pdq, verdict.phash
-    image.save(update_fields=["pdq", "phash"])
+    image.pdq = verdict.pdq
+    image.save(update_fields=["pdq"])
+    ProductImageKeypoint.objects.filter(image=image).delete()
     _keypoints_store(image, verdict)
     if verdict.match and image.guard_status == ProductImage.GuardStatus.PASSED:
         product_image_quarantine(image=image, match=verdict.match)

@@ -69,12 +69,12 @@ def test_a_quarantine_by_another_merchants_concept_does_not_name_it():
     entry, own_entry = registry_entry(theirs, "secret prompt"), registry_entry(mine, "mine")
     image = product.images.get()
 
-    product_image_quarantine(image=image, match=GuardMatch("phash", entry.pk, 3))
+    product_image_quarantine(image=image, match=GuardMatch("pdq", entry.pk, bits=3))
     foreign_reason = Product.objects.get(pk=product.pk).images.get().guard_reason
-    product_image_quarantine(image=image, match=GuardMatch("phash", own_entry.pk, 3))
+    product_image_quarantine(image=image, match=GuardMatch("pdq", own_entry.pk, bits=3))
     own_reason = product.images.get().guard_reason
 
-    assert f"#{entry.pk}" not in foreign_reason and "3 of 64" not in foreign_reason
+    assert f"#{entry.pk}" not in foreign_reason and "3 of 256" not in foreign_reason
     assert "registry of generated images" in foreign_reason
     assert f"#{own_entry.pk}" in own_reason  # its own concept is named, to help it find it
 

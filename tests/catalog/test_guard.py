@@ -1,16 +1,15 @@
 """The provenance guard on every way in: generated images, edited or not, never become products."""
 
-import importlib
 import io
 
 import numpy as np
 import pytest
-from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from PIL import Image
 
 from catalog import fingerprints
-from catalog.guard import KEYPOINT_MATCH_BITS, local_feature_candidates
+from catalog.guard.registry import local_feature_candidates
+from catalog.guard.thresholds import KEYPOINT_MATCH_BITS
 from catalog.models import GeneratedImage, ProductImage, RegistryKeypoint
 from catalog.services import product_image_create
 from tests.catalog.guard_helpers import EDITS, encoded, register_as_generated
@@ -27,9 +26,10 @@ def test_registration_commits_the_row_with_hashes_then_stores_the_file_privately
     entry = register_as_generated(photo, merchant)
 
     entry.refresh_from_db()
-    assert len(entry.pdq) == 256 and len(entry.phash) == 64 and entry.pdq != entry.pdq_mirror
-    assert RegistryKeypoint.objects.filter(entry=entry, mirrored=False).count() == 64
-    assert RegistryKeypoint.objects.filter(entry=entry, mirrored=True).count() == 64
+    assert len(entry.pdq) == 256
+    # Upright only: a check brings its own mirrored descriptors and rotated hashes.
+    assert RegistryKeypoint.objects.filter(entry=entry).count() == 64
+    assert len(fingerprints.load_orientation(bytes(entry.features)).descriptors) > 100
     assert entry.file.read() == photo.read_bytes()
     assert str(settings.MEDIA_ROOT) not in entry.file.path  # not under the public media folder
 
@@ -117,7 +117,7 @@ def test_backfill_fingerprints_older_images_and_quarantines_registered_ones():
     older = [
         product_image_create(product=ProductFactory(), data=p.read_bytes()) for p in (photo, other)
     ]
-    ProductImage.objects.update(pdq=None, phash=None)  # as saved before the guard stored hashes
+    ProductImage.objects.update(pdq=None)  # as saved before the guard stored hashes
     ProductImageKeypoint.objects.all().delete()
     GeneratedImage.objects.all().delete()
     register_as_generated(photo, MerchantFactory())
@@ -129,31 +129,6 @@ def test_backfill_fingerprints_older_images_and_quarantines_registered_ones():
     first, second = (ProductImage.objects.get(pk=image.pk) for image in older)
     assert first.guard_status == "quarantined" and second.guard_status == "passed"
     assert second.pdq is not None and ProductImageKeypoint.objects.filter(image=second).exists()
-
-
-def test_keypoints_registered_before_orientations_were_recorded_get_theirs_back():
-    entry = register_as_generated(dataset_photos(1)[0], MerchantFactory())
-    keypoints = RegistryKeypoint.objects.filter(entry=entry)
-    mirrored = set(keypoints.filter(mirrored=True).values_list("pk", flat=True))
-    keypoints.update(mirrored=False)  # as migration 0006 found older rows
-
-    migration = importlib.import_module("catalog.migrations.0006_keypoint_orientation")
-    migration.mark_mirrored_keypoints(django_apps, None)
-
-    assert set(keypoints.filter(mirrored=True).values_list("pk", flat=True)) == mirrored
-
-
-def test_keypoints_registered_before_positions_were_recorded_get_theirs_back():
-    entry = register_as_generated(dataset_photos(1)[0], MerchantFactory())
-    keypoints = RegistryKeypoint.objects.filter(entry=entry).order_by("pk")
-    positions = list(keypoints.values_list("x", "y"))
-    keypoints.update(x=0.0, y=0.0)  # as migration 0007 found older rows
-
-    migration = importlib.import_module("catalog.migrations.0007_keypoint_position")
-    migration.place_keypoints(django_apps, None)
-
-    assert list(keypoints.values_list("x", "y")) == positions
-    assert len(set(positions)) > 100  # 128 keypoints, in both orientations, at real places
 
 
 def test_a_cropped_copys_votes_agree_on_where_it_was_cut_from():
@@ -181,8 +156,10 @@ def test_only_a_placement_a_copy_can_have_counts():
     corners = np.float32([(x, y) for x in range(20, 500, 40) for y in range(20, 380, 40)])
 
     assert fingerprints.placement_votes(corners, corners * 0.8 + [40, 30]) == len(corners)
-    # A "copy" showing 4x more than the original, or everything shrunk to a tenth, is none.
-    assert fingerprints.placement_votes(corners, corners * 4) == 0
+    # The original shown inside a frame maps into the copy at a scale > 1 ...
+    assert fingerprints.placement_votes(corners, corners * 2.5 + [10, 10]) == len(corners)
+    # ... but a "copy" magnified 8x, or everything shrunk to a tenth, is none.
+    assert fingerprints.placement_votes(corners, corners * 8) == 0
     assert fingerprints.placement_votes(corners, corners * 0.1) == 0
 
 
@@ -192,8 +169,7 @@ def test_only_a_placement_a_copy_can_have_counts():
 def test_a_cropped_copy_votes_for_the_orientation_it_was_cut_from(edit, mirrored):
     photo = dataset_photos(3)[2]
     entry = register_as_generated(photo, MerchantFactory())
-    rgb = fingerprints.normalised(Image.open(io.BytesIO(EDITS[edit](Image.open(photo)))))
-    query = fingerprints.orientation(rgb.convert("L"))
+    query = fingerprints.query_print(Image.open(io.BytesIO(EDITS[edit](Image.open(photo)))))
 
     assert local_feature_candidates(query)[0] == (entry.pk, mirrored)
 
@@ -205,7 +181,7 @@ def test_keypoint_lookups_split_over_two_sessions_vote_as_one_session_does():
     photo = dataset_photos(3)[2]
     entry = register_as_generated(photo, MerchantFactory())  # committed
     crop = Image.open(io.BytesIO(EDITS["mirrored_centre_crop_10"](Image.open(photo))))
-    query = fingerprints.orientation(fingerprints.normalised(crop).convert("L"))
+    query = fingerprints.query_print(crop)
 
     split = local_feature_candidates(query)  # outside a transaction: in two sessions
     with transaction.atomic():

@@ -1,0 +1,71 @@
+"""The provenance guard: is this image one of our generated images, or does it say it is generated?
+
+One check for every way into the catalog (admin, API, bulk import, re-checks). Cheapest first:
+1. metadata: XMP or C2PA declaring an AI digital source type (even if not in our registry);
+2. exact bytes (sha256);
+3. PDQ of the image without its borders, in its 8 rotations and mirrors, through HNSW;
+4. local features: strong ORB descriptors (upright and mirrored) vote for candidates through
+   HNSW; a candidate whose votes agree on one placement is matched with its full feature set,
+   verified geometrically (one image inside the other: crops, frames, pads) and by the
+   agreement of the aligned pixels cell by cell (survives a covered part).
+Thresholds (catalog/guard/thresholds.py) were calibrated with bench/guard.py.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from PIL import Image
+
+from catalog import fingerprints
+from catalog.declared_source import declared_generated_source
+from catalog.guard import thresholds
+from catalog.guard.real_source import is_its_real_source
+from catalog.guard.recheck import catalog_images_matching
+from catalog.guard.registry import local_feature_candidates, nearest_by_pdq
+from catalog.guard.results import GuardMatch, GuardVerdict, ImageSeen
+from catalog.guard.verification import local_feature_match
+from catalog.models import GeneratedImage
+
+__all__ = [
+    "GuardMatch",
+    "GuardVerdict",
+    "catalog_images_matching",
+    "image_guard_check",
+    "thresholds",
+]
+
+# The mirrored local features are computed on this pool (ORB releases the GIL) while the
+# check's own thread computes the upright ones and the hashes.
+_mirrored_features = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-orb")
+
+
+def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardVerdict:
+    """Check one decoded image; never writes. `data` are the file's bytes, for its metadata."""
+    declared = declared_generated_source(data, image)
+    if declared:
+        return GuardVerdict(GuardMatch(signal=declared[0], source_type=declared[1]))
+    exact = GeneratedImage.objects.filter(sha256=sha256).values_list("pk", flat=True).first()
+    if exact:
+        return GuardVerdict(GuardMatch(signal="sha256", entry_id=exact, bits=0))
+    query = fingerprints.query_print(image, mirrored_on=_mirrored_features)
+    seen = ImageSeen(sha256=sha256, pdq=query.pdq, query=query)
+    near = nearest_by_pdq(query.pdq_dihedral)
+    match = None
+    if near and near[0][0] <= thresholds.PDQ_MATCH_BITS:
+        match = GuardMatch(signal="pdq", entry_id=near[0][1], bits=near[0][0])
+        if is_its_real_source(seen, match):
+            match = None
+    if match is None:
+        voted = local_feature_candidates(query)
+        voted_ids = {pk for pk, _ in voted}
+        # An entry near by PDQ is verified too (both sides), though no keypoint voted for it.
+        by_hash = [
+            (pk, None)
+            for bits, pk in near
+            if bits <= thresholds.PDQ_CANDIDATE_BITS and pk not in voted_ids
+        ]
+        match = local_feature_match(query, voted + by_hash)
+        if match is not None and is_its_real_source(seen, match):
+            match = None
+    return GuardVerdict(match, pdq=query.pdq, keypoints=query.upright.indexed)

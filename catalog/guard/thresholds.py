@@ -1,0 +1,45 @@
+"""Every number the guard decides by, and the measurement behind it (bench/guard.py, the shared
+clothing photos; "all pairs" means the 3,781 photos checked against each other, 7.1M pairs)."""
+
+# PDQ (256 bits) refuses on its own up to 31 bits. True copies (re-encode, resize, grayscale,
+# brightness, pads and borders once trimmed, quarter turns and mirrors) land <= 31; over all
+# pairs the nearest two *different* photos are 44 bits apart (the same skirt shot twice) and
+# the next 50: the only pair under 44 is the one photo filed twice (2 bits).
+PDQ_MATCH_BITS = 31
+# Nearer than this, an entry is verified by local features even when no keypoint voted for it
+# (an edit that moved the hash but kept most of the picture).
+PDQ_CANDIDATE_BITS = 64
+
+# Local features: each query descriptor asks for its 5 nearest indexed descriptors within 48 of
+# 256 bits (true correspondences ~10-40, unrelated ~100). A query sends its upright and its
+# mirrored descriptors; the registry holds its entries upright.
+KEYPOINT_NEIGHBOURS = 5
+KEYPOINT_MATCH_BITS = 48
+# A candidate needs this many votes to be looked at: copies cropped by 10% gave their own entry
+# >= 5 votes (1st percentile 9, median 34); half the candidates of unrelated photos had <= 4.
+MIN_VOTES = 5
+# The 10 most voted (entry, side) pairs are checked for one placement of the query in them and
+# verified in full only if >= 3 of their votes agree on it (fingerprints.placement_votes); the
+# 5 with most agreeing votes are verified.
+VOTED_CANDIDATES = 10
+MIN_PLACED_VOTES = 3
+CANDIDATES = 5
+# A true correspondence sits far closer than anything else, so a narrow HNSW search finds it:
+# ef_search 10 kept recall at 0.992 at 100,000 registered where 16 cost 43 instead of 29 ms.
+KEYPOINT_EF_SEARCH = 10
+DEFAULT_EF_SEARCH = 40  # the PDQ lookups: pgvector's default breadth
+
+# Geometric verification (fingerprints.geometric_match), calibrated on 49 edits of 60 photos
+# and 24,566 pairs of different real photos that look most alike (each photo's 4 nearest by
+# PDQ, both ways: same category, same background, the same garment shot twice).
+MIN_INLIERS = 10
+# One frame inside the other: a crop lies inside the registered image, a framed or padded copy
+# holds it. Crops down to half the width and height cover a quarter of it.
+MIN_CONTAINMENT = 0.9
+MIN_COVERAGE = 0.2
+# The aligned pixels, cell by cell (median of 8 x 8 cells): copies score >= 0.94 at their
+# 10th percentile for every edit class, covered ones included (a logo, a tag or a band over up
+# to a fifth of the image); the 24,566 look-alike pairs score at most 0.91 (99.9th percentile
+# 0.90), however many inliers they have (the same skirt shot twice: 91 inliers, 0.89).
+MIN_AGREEMENT = 0.93
+MIN_CELLS = 8

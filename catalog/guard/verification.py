@@ -1,0 +1,52 @@
+"""Verifying a candidate: does the query show the registered image, geometrically and pixel by
+pixel?"""
+
+from __future__ import annotations
+
+from catalog import fingerprints
+from catalog.guard import thresholds as t
+from catalog.guard.results import GuardMatch
+from catalog.models import GeneratedImage
+
+
+def is_verified(match: fingerprints.GeometricMatch | None) -> bool:
+    return (
+        match is not None
+        and match.inliers >= t.MIN_INLIERS
+        and match.containment >= t.MIN_CONTAINMENT
+        and match.coverage >= t.MIN_COVERAGE
+        and match.cells >= t.MIN_CELLS
+        and match.agreement >= t.MIN_AGREEMENT
+    )
+
+
+def best_verified(
+    query: fingerprints.QueryPrint, reference: fingerprints.Orientation, sides=(False, True)
+) -> fingerprints.GeometricMatch | None:
+    """The verified match of the query's `sides` (False: upright) with most inliers."""
+    found = [fingerprints.geometric_match(query.sides[side], reference) for side in sides]
+    verified = [match for match in found if is_verified(match)]
+    return max(verified, key=lambda match: match.inliers, default=None)
+
+
+def local_feature_match(
+    query: fingerprints.QueryPrint, candidates: list[tuple[int, bool | None]]
+) -> GuardMatch | None:
+    """The best verified candidate: (entry, mirrored side of the query, or None for both)."""
+    if not candidates:
+        return None
+    blobs = dict(
+        GeneratedImage.objects.filter(pk__in={pk for pk, _ in candidates}).values_list(
+            "pk", "features"
+        )
+    )
+    best = None
+    for pk, mirrored in candidates:
+        if not blobs.get(pk):
+            continue
+        reference = fingerprints.load_orientation(bytes(blobs[pk]))
+        sides = (False, True) if mirrored is None else (mirrored,)
+        found = best_verified(query, reference, sides)
+        if found is not None and (best is None or found.inliers > best.inliers):
+            best = GuardMatch(signal="local_features", entry_id=pk, inliers=found.inliers)
+    return best
