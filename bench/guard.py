@@ -75,11 +75,11 @@ def register(paths: list[Path]):
 
 _SYNTHETIC_ENTRIES = """
 INSERT INTO catalog_generatedimage (merchant_id, prompt, negative_prompt, seed, model_identity,
-  created_at, sha256, width, height, pdq, features, file)
+  created_at, sha256, width, height, pdq, pdq_trimmed, features, file)
 SELECT %(merchant)s, 'synthetic', '', 0, 'synthetic', now(),
-  md5(g || 'a' || %(after)s) || md5(g || 'b' || %(after)s), 1, 1,
-  ('x' || md5(random()::text) || md5(random()::text))::bit(256), '', ''
-FROM generate_series(1, %(count)s) g
+  md5(g || 'a' || %(after)s) || md5(g || 'b' || %(after)s), 1, 1, h.pdq, h.pdq, '', ''
+FROM generate_series(1, %(count)s) g,
+  LATERAL (SELECT ('x' || md5(random()::text || g) || md5(random()::text))::bit(256) AS pdq) h
 """
 _SYNTHETIC_KEYPOINTS = """
 INSERT INTO catalog_registrykeypoint (entry_id, descriptor, x, y)
@@ -105,7 +105,8 @@ def fill_registry_to(total: int) -> float | None:
 
 
 def add_synthetic_entries(count: int) -> float:
-    """Fill the registry with `count` random entries (a hash + 64 keypoints each), in SQL.
+    """Fill the registry with `count` random entries (a hash, the same as trimmed hash, and 64
+    keypoints each), in SQL.
 
     The HNSW indexes are dropped and built again once, as a bulk load would. Random bits are
     the worst case for HNSW (no structure to exploit), so timings on them are conservative.

@@ -141,8 +141,8 @@ class ProductImage(models.Model):
     guard_match = models.ForeignKey(
         "GeneratedImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # PDQ of the image without its borders, so a newly registered generated image can be checked
-    # against the catalog (in its 8 rotations and mirrors).
+    # PDQ of the image as it is, so a newly registered generated image can be checked against the
+    # catalog (in its 8 rotations and mirrors; padded copies are found by local features).
     pdq = BitField(length=256, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -197,8 +197,9 @@ class GeneratedImage(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
-    # PDQ of the image without its borders, upright: a check looks up its 8 rotations and mirrors.
+    # PDQ upright, as it is and without its borders: a check looks up its 8 rotations and mirrors.
     pdq = BitField(length=256)
+    pdq_trimmed = BitField(length=256)
     # Compressed local features and thumbnails (catalog.fingerprints) for geometric verification.
     features = models.BinaryField()
     # Empty until the row is committed: registration comes before release.
@@ -208,6 +209,7 @@ class GeneratedImage(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             _hamming_index("generated_pdq_hnsw", "pdq"),
+            _hamming_index("generated_pdq_trimmed_hnsw", "pdq_trimmed"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -269,7 +269,7 @@ def generated_image_register(
 
 def _registry_prints_store(entry: GeneratedImage, prints: fingerprints.Fingerprint) -> None:
     """Save the entry with its hash, features and indexed keypoints (replacing older ones)."""
-    entry.pdq = prints.pdq
+    entry.pdq, entry.pdq_trimmed = prints.pdq, prints.pdq_trimmed
     entry.features = prints.features_blob()
     entry.save()
     RegistryKeypoint.objects.filter(entry=entry).delete()

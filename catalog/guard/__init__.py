@@ -3,7 +3,7 @@
 One check for every way into the catalog (admin, API, bulk import, re-checks). Cheapest first:
 1. metadata: XMP or C2PA declaring an AI digital source type (even if not in our registry);
 2. exact bytes (sha256);
-3. PDQ of the image without its borders, in its 8 rotations and mirrors, through HNSW;
+3. PDQ of the image as it is and without its borders, in its 8 rotations and mirrors (HNSW);
 4. local features: strong ORB descriptors (upright and mirrored) vote for candidates through
    HNSW; a candidate whose votes agree on one placement is matched with its full feature set,
    verified geometrically (one image inside the other: crops, frames, pads) and by the
@@ -50,7 +50,7 @@ def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardV
         return GuardVerdict(GuardMatch(signal="sha256", entry_id=exact, bits=0))
     query = fingerprints.query_print(image, mirrored_on=_mirrored_features)
     seen = ImageSeen(sha256=sha256, pdq=query.pdq, query=query)
-    near = nearest_by_pdq(query.pdq_dihedral)
+    near = nearest_by_pdq(query)
     match = None
     if near and near[0][0] <= thresholds.PDQ_MATCH_BITS:
         match = GuardMatch(signal="pdq", entry_id=near[0][1], bits=near[0][0])

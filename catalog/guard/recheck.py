@@ -18,7 +18,9 @@ def catalog_images_matching(*, entry: GeneratedImage) -> list[tuple[ProductImage
     """Passed catalog images that match one registry entry: bytes, PDQ (in any rotation or
     mirror), or local features (a catalog photo that is a crop, a framed or a covered copy)."""
     entry_print = stored_image_print(entry) if entry.file else None
-    hashes = entry_print.pdq_dihedral if entry_print else [entry.pdq]
+    hashes = (
+        entry_print.pdq_dihedral if entry_print else [entry.pdq]
+    )  # vs catalog images as they are
     passed = ProductImage.objects.filter(guard_status=ProductImage.GuardStatus.PASSED)
     distances = {f"bits_{i}": HammingDistance("pdq", pdq) for i, pdq in enumerate(hashes)}
     near = Q(sha256=entry.sha256)

@@ -28,21 +28,32 @@ def hnsw_lookups(*, ef_search: int):
         yield cursor
 
 
-# The nearest entry to each of the query's 8 rotations and mirrors.
+# The nearest entry to each of the query's 8 rotations and mirrors, as it is (against the
+# entries as they are) and without its borders (against the entries without theirs).
 _NEAREST_PDQ_SQL = """
-SELECT DISTINCT ON (e.id) e.id, e.bits FROM unnest(%(hashes)s::bit(256)[]) AS q(pdq)
+SELECT DISTINCT ON (e.id) e.id, e.bits FROM unnest(%(whole)s::bit(256)[]) AS q(pdq)
 CROSS JOIN LATERAL (
   SELECT id, pdq <~> q.pdq AS bits FROM catalog_generatedimage ORDER BY pdq <~> q.pdq LIMIT 1
 ) AS e
-ORDER BY e.id, e.bits
+UNION ALL
+SELECT DISTINCT ON (e.id) e.id, e.bits FROM unnest(%(trimmed)s::bit(256)[]) AS q(pdq)
+CROSS JOIN LATERAL (
+  SELECT id, pdq_trimmed <~> q.pdq AS bits FROM catalog_generatedimage
+  ORDER BY pdq_trimmed <~> q.pdq LIMIT 1
+) AS e
 """
 
 
-def nearest_by_pdq(hashes: list[str]) -> list[tuple[int, int]]:
-    """(bits, entry) of the entries nearest to any of `hashes`, nearest first."""
+def nearest_by_pdq(query: fingerprints.QueryPrint) -> list[tuple[int, int]]:
+    """(bits, entry) of the entries nearest to any of the query's hashes, nearest first, each
+    entry once."""
+    hashes = {"whole": query.pdq_dihedral, "trimmed": query.pdq_trimmed_dihedral}
     with hnsw_lookups(ef_search=t.DEFAULT_EF_SEARCH) as cursor:
-        cursor.execute(_NEAREST_PDQ_SQL, {"hashes": hashes})
-        return sorted((int(bits), pk) for pk, bits in cursor.fetchall())
+        cursor.execute(_NEAREST_PDQ_SQL, hashes)
+        nearest: dict[int, int] = {}
+        for pk, bits in cursor.fetchall():
+            nearest[pk] = min(int(bits), nearest.get(pk, 256))
+    return sorted((bits, pk) for pk, bits in nearest.items())
 
 
 # Each query descriptor takes its nearest indexed descriptors within reach: one row per vote,

@@ -102,3 +102,24 @@ def test_a_merchant_cannot_release_quarantines(client):
     client.force_login(merchant_staff)
 
     assert client.get(reverse("admin:catalog_guardrelease_add")).status_code == 403
+
+
+def test_a_framed_copy_already_in_the_catalog_is_quarantined_once_its_source_is_registered(
+    run_jobs,
+):
+    """The reverse re-check finds a registered image shown inside a catalog photo (a smaller
+    copy on a page), not only catalog photos that are crops of it."""
+    photo, other = dataset_photos(2)
+    product = ProductFactory()
+    framed = product_image_create(product=product, data=EDITS["framed_on_page"](Image.open(photo)))
+    unrelated = product_image_create(product=ProductFactory(), data=other.read_bytes())
+
+    entry = register_as_generated(photo, product.merchant)
+    run_jobs()
+
+    framed.refresh_from_db()
+    assert framed.guard_status == "quarantined"
+    assert "matching local features" in framed.guard_reason
+    assert framed.guard_match == entry
+    unrelated.refresh_from_db()
+    assert unrelated.guard_status == "passed"

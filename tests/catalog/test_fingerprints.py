@@ -1,0 +1,90 @@
+"""The signals the guard compares: borders trimmed, rotations hashed, covered copies aligned."""
+
+import io
+
+import pytest
+from PIL import Image, ImageEnhance, ImageOps
+
+from catalog import fingerprints
+from catalog.guard import thresholds
+from tests.catalog.guard_helpers import crop, encoded, padded_square, with_badge
+from tests.conftest import DATASET, dataset_photos
+
+
+def _decoded(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def _bits(a: str, b: str) -> int:
+    return sum(x != y for x, y in zip(a, b, strict=True))
+
+
+@pytest.mark.parametrize("colour", ["white", "black", (128, 128, 128), (190, 20, 30)])
+def test_a_padded_or_bordered_copy_is_trimmed_back_to_the_picture(colour):
+    photo = Image.open(dataset_photos(4)[3]).convert("RGB")
+    copies = [
+        _decoded(encoded(padded_square(photo, colour))),
+        _decoded(encoded(ImageOps.expand(photo, border=photo.width // 6, fill=colour))),
+    ]
+
+    original = fingerprints.fingerprint(photo).pdq_trimmed
+    for copy in copies:
+        # The pad is gone (and a flat margin of the photo's own, in its colour, may go with it).
+        trimmed = fingerprints.trimmed(copy)
+        assert trimmed.width <= photo.width * 1.03 and trimmed.height <= photo.height * 1.03
+        assert trimmed.width * trimmed.height >= 0.8 * photo.width * photo.height
+        trimmed_pdq = fingerprints.query_print(copy).pdq_trimmed_dihedral[0]
+        assert _bits(trimmed_pdq, original) <= thresholds.PDQ_MATCH_BITS
+
+
+def test_a_recoloured_copy_meets_the_photos_hash_though_its_plain_margin_trims_otherwise():
+    """A photo's own plain margin (a bare wall) is trimmed too, and a brighter copy, whose wall
+    is clipped to white, further: the hashes of the images as they are still meet."""
+    for path in dataset_photos(9):
+        photo = Image.open(path).convert("RGB")
+        registered = fingerprints.fingerprint(photo)
+        for copy in (ImageOps.grayscale(photo), ImageEnhance.Brightness(photo).enhance(1.2)):
+            query = fingerprints.query_print(_decoded(encoded(copy)))
+            nearest = min(
+                _bits(query.pdq_dihedral[0], registered.pdq),
+                _bits(query.pdq_trimmed_dihedral[0], registered.pdq_trimmed),
+            )
+            assert nearest <= 16
+
+
+def test_a_quarter_turn_hashes_close_to_one_of_the_originals_eight_orientations():
+    photo = Image.open(dataset_photos(2)[1]).convert("RGB")
+    upright = fingerprints.fingerprint(photo).pdq
+    turned = fingerprints.query_print(_decoded(encoded(photo.rotate(90, expand=True))))
+
+    nearest = min(_bits(h, upright) for h in turned.pdq_dihedral)
+
+    assert nearest <= thresholds.PDQ_MATCH_BITS
+    assert _bits(turned.pdq_dihedral[0], upright) > 64  # the turned image alone: no match
+
+
+def _match(query_image, reference_image):
+    query = fingerprints.query_print(query_image).upright
+    reference = fingerprints.fingerprint(reference_image).upright
+    return fingerprints.geometric_match(query, reference)
+
+
+def test_a_covered_copy_still_agrees_cell_by_cell():
+    photo = Image.open(dataset_photos(3)[2]).convert("RGB")
+
+    covered = _match(_decoded(encoded(with_badge(photo, 0.15))), photo)
+    cropped = _match(_decoded(encoded(crop(photo, 0.2, 0.2, 0.2, 0.2))), photo)
+
+    assert covered.agreement >= thresholds.MIN_AGREEMENT and covered.containment >= 0.99
+    assert cropped.agreement >= thresholds.MIN_AGREEMENT
+    assert 0.3 <= cropped.coverage <= 0.45  # 60% of the width and height: 36% of the area
+
+
+def test_the_same_skirt_shot_twice_does_not_agree_like_a_copy():
+    (first,) = (DATASET / "train").glob("skirt/02341619*.jpg")
+    (second,) = (DATASET / "train").glob("skirt/78b7da73*.jpg")
+
+    found = _match(Image.open(second), Image.open(first))
+
+    assert found.inliers >= 50  # the same skirt in the same place: many features match
+    assert found.agreement < thresholds.MIN_AGREEMENT  # but the pixels do not line up
