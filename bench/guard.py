@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 import edits
-from common import DATASET, median, percentile, photos, print_table, run_benchmark
+from common import DATASET, median, percentile, photos, print_table, run_benchmark, write_json
 from PIL import Image
 from tqdm import tqdm
 
@@ -360,6 +360,7 @@ def run(args) -> dict:
     real = photos("train", args.real)
     edit_set = {k: v for k, v in edits.ALL.items() if not args.edits or k in args.edits}
     results = measure(registered, real, edit_set)
+    write_json("guard", results)  # so far: a later phase may take an hour
     if args.all_pairs:
         everything = photos("train", 3068) + photos("validation", 341) + photos("test", 372)
         results |= all_pairs(everything)
@@ -370,6 +371,7 @@ def run(args) -> dict:
             results[f"false_refusal_rate_at_{size}"] = measured
             results[f"false_refusal_rate_bound_at_{size}"] = bound
         results |= registry_size()
+        write_json("guard", results)
     for total in args.scale:
         load = fill_registry_to(total)
         if load is not None:

@@ -142,10 +142,13 @@ TRIM_PASSES = 4  # a border inside a border (a frame in a pad) is trimmed in lat
 
 
 def _border_lines(lines: np.ndarray) -> int:
-    """How many of `lines` (outermost first; lines, pixels, RGB) are flat in one colour."""
+    """How many of `lines` (outermost first; lines, pixels, RGB) are flat in one colour, plus
+    the line after them: JPEG bleeds a border's colour into the picture's first pixels (a red
+    border tinted the bare wall below it, which was then left untrimmed: PDQ 88 bits away)."""
     colour = np.median(lines[0], axis=0)
     flat = (np.abs(lines - colour).max(axis=2) <= TRIM_LEVELS).mean(axis=1) >= TRIM_SHARE
-    return len(flat) if flat.all() else int(np.argmin(flat))
+    count = len(flat) if flat.all() else int(np.argmin(flat))
+    return min(len(flat), count + 1) if count else 0
 
 
 def _content_box(pixels: np.ndarray) -> tuple[int, int, int, int]:
@@ -471,6 +474,10 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS
     )
     if transform is None or mask is None:
+        return None
+    scale = float(np.sqrt(abs(np.linalg.det(transform[:, :2]))))
+    low, high = PLACEMENT_SCALES
+    if not low <= scale <= high:  # no copy lies at that scale (RANSAC fit a degenerate one)
         return None
     containment, coverage = _overlap(query, reference, transform)
     agreement, cells = -1.0, 0

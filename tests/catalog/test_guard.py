@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
-from PIL import Image
+from PIL import Image, ImageOps
 
 from catalog import fingerprints
 from catalog.guard.registry import local_feature_candidates
@@ -49,6 +49,21 @@ def test_an_edited_copy_of_a_generated_image_is_refused_and_nothing_is_written(e
     assert f"generated image #{entry.pk}" in refused.value.messages[0]  # the owner sees which
     assert not ProductImage.objects.exists()
     assert not media_root.exists() or not any(media_root.rglob("*.*"))
+
+
+def test_a_bordered_copy_of_a_photo_with_a_plain_margin_is_refused(media_root):
+    """A red border bleeds into a bare wall under JPEG, so the wall is trimmed otherwise than in
+    the photo and PDQ misses: the local features find the photo inside the bordered copy."""
+    photo = dataset_photos(4)[3]  # a jacket on a bare wall
+    merchant = MerchantFactory()
+    entry = register_as_generated(photo, merchant)
+    image = Image.open(photo).convert("RGB")
+    bordered = encoded(ImageOps.expand(image, border=image.width // 6, fill=(190, 20, 30)))
+
+    with pytest.raises(ValidationError) as refused:
+        product_image_create(product=ProductFactory(merchant=merchant), data=bordered)
+
+    assert f"generated image #{entry.pk}" in refused.value.messages[0]
 
 
 def test_another_merchant_is_refused_without_learning_about_the_registry_entry():
