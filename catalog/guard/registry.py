@@ -31,12 +31,12 @@ def hnsw_lookups(*, ef_search: int):
 # The nearest entry to each of the query's 8 rotations and mirrors, as it is (against the
 # entries as they are) and without its borders (against the entries without theirs).
 _NEAREST_PDQ_SQL = """
-SELECT DISTINCT ON (e.id) e.id, e.bits FROM unnest(%(whole)s::bit(256)[]) AS q(pdq)
+SELECT e.id, e.bits FROM unnest(%(whole)s::bit(256)[]) AS q(pdq)
 CROSS JOIN LATERAL (
   SELECT id, pdq <~> q.pdq AS bits FROM catalog_generatedimage ORDER BY pdq <~> q.pdq LIMIT 1
 ) AS e
 UNION ALL
-SELECT DISTINCT ON (e.id) e.id, e.bits FROM unnest(%(trimmed)s::bit(256)[]) AS q(pdq)
+SELECT e.id, e.bits FROM unnest(%(trimmed)s::bit(256)[]) AS q(pdq)
 CROSS JOIN LATERAL (
   SELECT id, pdq_trimmed <~> q.pdq AS bits FROM catalog_generatedimage
   ORDER BY pdq_trimmed <~> q.pdq LIMIT 1

@@ -204,3 +204,21 @@ def test_keypoint_lookups_split_over_two_sessions_vote_as_one_session_does():
         single = local_feature_candidates(query)
 
     assert split == single and split[0] == (entry.pk, True)
+
+
+@pytest.mark.parametrize(
+    "edit", ["jpeg_q50", "half_size", "mirror", "grayscale_png", "padded_square", "quarter_turn"]
+)
+def test_a_whole_copy_is_refused_by_its_hash_in_any_orientation(edit):
+    """Copies that keep the whole picture (re-encoded, resized, mirrored, turned, padded) are
+    found by PDQ alone, a few bits from the entry's (local features are for the rest)."""
+    photo = dataset_photos(3)[2]
+    merchant = MerchantFactory()
+    register_as_generated(photo, merchant)
+
+    with pytest.raises(ValidationError) as refused:
+        product_image_create(
+            product=ProductFactory(merchant=merchant), data=EDITS[edit](Image.open(photo))
+        )
+
+    assert "PDQ hash" in refused.value.messages[0]
