@@ -222,3 +222,19 @@ def test_a_whole_copy_is_refused_by_its_hash_in_any_orientation(edit):
         )
 
     assert "PDQ hash" in refused.value.messages[0]
+
+
+def test_refingerprint_recomputes_the_signals_from_the_stored_files():
+    from django.core.management import call_command
+
+    entry = register_as_generated(dataset_photos(1)[0], MerchantFactory())
+    expected = (entry.pdq, entry.pdq_trimmed)
+    # As migration 0008 left older rows: the trimmed hash a copy, the keypoints gone.
+    GeneratedImage.objects.filter(pk=entry.pk).update(pdq_trimmed="0" * 256)
+    RegistryKeypoint.objects.filter(entry=entry).delete()
+
+    call_command("guard_refingerprint", stdout=io.StringIO())
+
+    entry.refresh_from_db()
+    assert (entry.pdq, entry.pdq_trimmed) == expected
+    assert RegistryKeypoint.objects.filter(entry=entry).count() == 64
