@@ -268,11 +268,10 @@ def generated_image_register(
 
 
 def _registry_prints_store(entry: GeneratedImage, prints: fingerprints.Fingerprint) -> None:
-    """Save the entry with its hash, features and indexed keypoints (replacing older ones)."""
+    """Save the entry with its hash, features and indexed keypoints."""
     entry.pdq, entry.pdq_trimmed = prints.pdq, prints.pdq_trimmed
     entry.features = prints.features_blob()
     entry.save()
-    RegistryKeypoint.objects.filter(entry=entry).delete()
     upright = prints.upright
     RegistryKeypoint.objects.bulk_create(
         RegistryKeypoint(entry=entry, descriptor=bits, x=x, y=y)
@@ -285,6 +284,7 @@ def generated_image_refingerprint(*, entry: GeneratedImage) -> None:
     """Compute an entry's signals again from its stored file (after the guard's signals change)."""
     with entry.file.open("rb") as fh:
         prints = fingerprints.fingerprint(inspect_image(fh.read()).image)
+    RegistryKeypoint.objects.filter(entry=entry).delete()  # replaced by the new ones
     _registry_prints_store(entry, prints)
 
 

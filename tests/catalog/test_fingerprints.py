@@ -7,16 +7,13 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from catalog import fingerprints
 from catalog.guard import thresholds
+from catalog.guard.real_source import hamming
 from tests.catalog.guard_helpers import crop, encoded, padded_square, with_badge
 from tests.conftest import DATASET, dataset_photos
 
 
 def _decoded(data: bytes) -> Image.Image:
     return Image.open(io.BytesIO(data)).convert("RGB")
-
-
-def _bits(a: str, b: str) -> int:
-    return sum(x != y for x, y in zip(a, b, strict=True))
 
 
 @pytest.mark.parametrize("colour", ["white", "black", (128, 128, 128), (190, 20, 30)])
@@ -35,7 +32,7 @@ def test_a_padded_or_bordered_copy_is_trimmed_back_to_the_picture(colour):
         assert trimmed.width <= photo.width * 1.03 and trimmed.height <= photo.height * 1.03
         assert trimmed.width * trimmed.height >= 0.8 * photo.width * photo.height
         trimmed_pdq = fingerprints.query_print(copy).pdq_trimmed_dihedral[0]
-        assert _bits(trimmed_pdq, original) <= thresholds.PDQ_MATCH_BITS
+        assert hamming(trimmed_pdq, original) <= thresholds.PDQ_MATCH_BITS
 
 
 def test_a_recoloured_copy_meets_the_photos_hash_though_its_plain_margin_trims_otherwise():
@@ -47,8 +44,8 @@ def test_a_recoloured_copy_meets_the_photos_hash_though_its_plain_margin_trims_o
         for copy in (ImageOps.grayscale(photo), ImageEnhance.Brightness(photo).enhance(1.2)):
             query = fingerprints.query_print(_decoded(encoded(copy)))
             nearest = min(
-                _bits(query.pdq_dihedral[0], registered.pdq),
-                _bits(query.pdq_trimmed_dihedral[0], registered.pdq_trimmed),
+                hamming(query.pdq_dihedral[0], registered.pdq),
+                hamming(query.pdq_trimmed_dihedral[0], registered.pdq_trimmed),
             )
             assert nearest <= 16
 
@@ -58,10 +55,10 @@ def test_a_quarter_turn_hashes_close_to_one_of_the_originals_eight_orientations(
     upright = fingerprints.fingerprint(photo).pdq
     turned = fingerprints.query_print(_decoded(encoded(photo.rotate(90, expand=True))))
 
-    nearest = min(_bits(h, upright) for h in turned.pdq_dihedral)
+    nearest = min(hamming(h, upright) for h in turned.pdq_dihedral)
 
     assert nearest <= thresholds.PDQ_MATCH_BITS
-    assert _bits(turned.pdq_dihedral[0], upright) > 64  # the turned image alone: no match
+    assert hamming(turned.pdq_dihedral[0], upright) > 64  # the turned image alone: no match
 
 
 def _match(query_image, reference_image):
