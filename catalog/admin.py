@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 
@@ -64,12 +65,25 @@ class ProductImageInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["title", "sku", "category", "price", "currency", "stock_quantity", "is_active"]
-    list_filter = ["is_active", "category"]
-    search_fields = ["title", "sku", "description"]
+    list_display = ["title", "sku", "category", "price", "currency", "availability", "is_active"]
+    list_filter = ["is_active", "availability", "category"]
+    search_fields = ["title", "sku", "description", "brand", "gtin", "item_group_id"]
+    fieldsets = [
+        (None, {"fields": ["merchant", "title", "slug", "sku", "description", "category"]}),
+        ("Price and stock", {"fields": ["price", "sale_price", "currency", "availability"]}),
+        (None, {"fields": ["stock_quantity", "is_active"]}),
+        (
+            "Attributes",
+            {
+                "fields": ["brand", "color", "size", "material", "gtin", "condition"]
+                + ["item_group_id", "product_type", "link"]
+            },
+        ),
+    ]
     prepopulated_fields = {"slug": ["title"]}
     inlines = [ProductImageInline]
     list_select_related = ["category"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -82,8 +96,12 @@ class ProductAdmin(admin.ModelAdmin):
             return [*self.list_display, "merchant"]
         return self.list_display
 
-    def get_exclude(self, request, obj=None):
-        return [] if request.user.is_superuser else ["merchant"]
+    def get_fieldsets(self, request, obj=None):
+        if request.user.is_superuser:
+            return self.fieldsets
+        first, *rest = self.fieldsets  # a merchant's products are always its own
+        fields = [f for f in first[1]["fields"] if f != "merchant"]
+        return [(first[0], {"fields": fields}), *rest]
 
     def has_add_permission(self, request):
         has_merchant = request.user.is_superuser or merchant_of_user(request.user) is not None

@@ -52,26 +52,77 @@ class ProductQuerySet(models.QuerySet):
         return self.filter(merchant=merchant) if merchant else self.none()
 
 
+class Availability(models.TextChoices):
+    """Google Merchant Center's availability values."""
+
+    IN_STOCK = "in_stock", "In stock"
+    OUT_OF_STOCK = "out_of_stock", "Out of stock"
+    PREORDER = "preorder", "Preorder"
+    BACKORDER = "backorder", "Backorder"
+
+
+class Condition(models.TextChoices):
+    NEW = "new", "New"
+    REFURBISHED = "refurbished", "Refurbished"
+    USED = "used", "Used"
+
+
 class Product(models.Model):
+    """A product as the shop sends it (Google Merchant Center's attributes).
+
+    The attributes are typed columns, not an attribute table: the set is fixed by the feed
+    format, search filters and facets on brand, colour and size need plain indexes, and the
+    database can hold each one to its rule (a GTIN is 8-14 digits, a sale price is below the
+    price). Variants of one item (its colours and sizes) share an `item_group_id`.
+    """
+
+    Availability = Availability
+    Condition = Condition
+
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="products")
     title = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200)
+    # The merchant's own id for the product (a feed's `id`): what imports and the API upsert by.
     sku = models.CharField("SKU", max_length=64, blank=True)
     description = models.TextField(blank=True)
     category = models.ForeignKey(
         Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products"
     )
+    # The merchant's own category path ("Apparel > Dresses"); its last step is the category.
+    product_type = models.CharField(max_length=750, blank=True, default="", db_default="")
     price = models.DecimalField(max_digits=10, decimal_places=2)
+    sale_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, default="EUR")
+    # What shoppers see and filter on; the count, when the shop sends one, sets it (0 = out).
+    availability = models.CharField(
+        max_length=20,
+        choices=Availability.choices,
+        default=Availability.IN_STOCK,
+        db_default=Availability.IN_STOCK,
+    )
     stock_quantity = models.PositiveIntegerField(default=0)
+    brand = models.CharField(max_length=150, blank=True, default="", db_default="")
+    color = models.CharField("colour", max_length=100, blank=True, default="", db_default="")
+    size = models.CharField(max_length=100, blank=True, default="", db_default="")
+    material = models.CharField(max_length=200, blank=True, default="", db_default="")
+    gtin = models.CharField("GTIN", max_length=14, blank=True, default="", db_default="")
+    condition = models.CharField(
+        max_length=20, choices=Condition.choices, default=Condition.NEW, db_default=Condition.NEW
+    )
+    item_group_id = models.CharField(
+        "item group", max_length=64, blank=True, default="", db_default=""
+    )
+    link = models.URLField(max_length=2000, blank=True, default="", db_default="")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # Full-text document for the keyword half of search: title and SKU weigh more.
+    # Full-text document for the keyword half of search: title, SKU and brand weigh more.
     search_document = models.GeneratedField(
         expression=SearchVector("title", weight="A", config="english")
         + SearchVector("sku", weight="A", config="simple")
+        + SearchVector("brand", weight="A", config="simple")
+        + SearchVector("color", "material", "product_type", weight="B", config="english")
         + SearchVector("description", weight="B", config="english"),
         output_field=SearchVectorField(),
         db_persist=True,
@@ -85,11 +136,33 @@ class Product(models.Model):
             GinIndex(fields=["search_document"], name="product_search_document"),
             models.Index(fields=["price"], name="product_price"),
             models.Index(Upper("sku"), name="product_sku_upper"),
+            models.Index(
+                fields=["merchant", "item_group_id"],
+                condition=~Q(item_group_id=""),
+                name="product_item_group",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative"),
             models.CheckConstraint(
+                condition=Q(sale_price__isnull=True)
+                | Q(sale_price__gte=0, sale_price__lte=models.F("price")),
+                name="product_sale_price_within_price",
+            ),
+            models.CheckConstraint(
                 condition=Q(currency__regex=r"^[A-Z]{3}$"), name="product_currency_iso4217"
+            ),
+            models.CheckConstraint(
+                condition=Q(gtin="") | Q(gtin__regex=r"^[0-9]{8,14}$"),
+                name="product_gtin_digits",
+            ),
+            models.CheckConstraint(
+                condition=Q(availability__in=Availability.values),
+                name="product_availability_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(condition__in=Condition.values),
+                name="product_condition_known",
             ),
             models.UniqueConstraint(
                 fields=["merchant", "slug"], name="product_slug_unique_per_merchant"
@@ -106,7 +179,11 @@ class Product(models.Model):
 
     @property
     def in_stock(self) -> bool:
-        return self.stock_quantity > 0
+        return self.availability == self.Availability.IN_STOCK
+
+    @property
+    def on_sale(self) -> bool:
+        return self.sale_price is not None and self.sale_price < self.price
 
 
 def _hamming_index(name: str, field: str) -> HnswIndex:
@@ -132,6 +209,9 @@ class ProductImage(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     position = models.PositiveSmallIntegerField(default=0)
+    # Where a feed or the API took it from (a URL, or a path relative to the feed): a re-import
+    # that names the same sources fetches nothing.
+    source = models.CharField(max_length=2000, blank=True, default="", db_default="")
     # Only images that passed the provenance guard are ever shown or searched.
     guard_status = models.CharField(
         max_length=20, choices=GuardStatus.choices, default=GuardStatus.PASSED, db_index=True

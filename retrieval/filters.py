@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from catalog.models import ProductQuerySet
+from catalog.models import Availability, ProductQuerySet
 from catalog.selectors import ids_sql, products_searchable
 
 
@@ -29,7 +29,7 @@ class SearchFilters:
         if self.price_max is not None:
             products = products.filter(price__lte=self.price_max)
         if self.in_stock:
-            products = products.filter(stock_quantity__gt=0)
+            products = products.filter(availability=Availability.IN_STOCK)
         if self.merchant_id is not None:
             products = products.filter(merchant_id=self.merchant_id)
         return products

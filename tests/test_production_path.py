@@ -69,6 +69,8 @@ def add_product_in_admin(session: requests.Session, base: str, *, title: str, ph
         "currency": "EUR",
         "stock_quantity": "4",
         "is_active": "on",
+        "availability": "in_stock",
+        "condition": "new",
         "images-TOTAL_FORMS": "1",
         "images-INITIAL_FORMS": "0",
         "images-MIN_NUM_FORMS": "0",

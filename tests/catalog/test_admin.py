@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-import catalog.services
+import catalog.services.images
 from catalog.models import Product, ProductImage
 from tests.conftest import dataset_photos
 from tests.factories import MerchantFactory, ProductFactory, merchant_user
@@ -67,10 +67,11 @@ def test_merchant_adds_a_product_with_a_photo_for_its_own_shop(client, two_shops
     photo = dataset_photos(1)[0]
     fields = {"title": "New hat", "slug": "new-hat", "price": "12.50", "currency": "EUR"}
     fields |= {"stock_quantity": "3", "is_active": "on", "sku": ""}
+    fields |= {"availability": "in_stock", "condition": "new"}
     checks = []
-    real_check = catalog.services.image_guard_check
+    real_check = catalog.services.images.image_guard_check
     monkeypatch.setattr(
-        catalog.services,
+        catalog.services.images,
         "image_guard_check",
         lambda **kwargs: checks.append(kwargs["sha256"]) or real_check(**kwargs),
     )
