@@ -2,8 +2,8 @@
 
 from django import forms
 from django.contrib import admin
-from django.db import models
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.utils.html import format_html
 
 from catalog.models import (
@@ -63,6 +63,9 @@ class ProductImageInline(admin.TabularInline):
         return format_html('<img src="{}" alt="" style="height:64px">', obj.file.url)
 
 
+ATTRIBUTES = ["brand", "color", "size", "material", "gtin", "condition"]
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["title", "sku", "category", "price", "currency", "availability", "is_active"]
@@ -74,10 +77,7 @@ class ProductAdmin(admin.ModelAdmin):
         (None, {"fields": ["stock_quantity", "is_active"]}),
         (
             "Attributes",
-            {
-                "fields": ["brand", "color", "size", "material", "gtin", "condition"]
-                + ["item_group_id", "product_type", "link"]
-            },
+            {"fields": [*ATTRIBUTES, "item_group_id", "product_type", "link"]},
         ),
     ]
     prepopulated_fields = {"slug": ["title"]}
