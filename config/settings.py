@@ -217,6 +217,18 @@ FIDELIS_MAX_UPLOAD_BYTES = int(float(os.environ.get("FIDELIS_MAX_UPLOAD_MB", "10
 # Decoded size limit: stops decompression bombs (a few kB of PNG that decode to gigabytes).
 FIDELIS_MAX_IMAGE_PIXELS = int(os.environ.get("FIDELIS_MAX_IMAGE_PIXELS", 40_000_000))
 
+# --- Product feeds (catalog/feeds/) ------------------------------------------------------------
+# Images named by URL in a feed or the API: fetched with these bounds, then checked like uploads.
+FIDELIS_FEED_FETCH_TIMEOUT_S = float(os.environ.get("FIDELIS_FEED_FETCH_TIMEOUT_S", "10"))
+FIDELIS_FEED_MAX_REDIRECTS = 3
+# Private, loopback and link-local addresses (a shop's intranet, the cloud metadata service)
+# are refused unless this is on: tests serve images from 127.0.0.1 with it.
+FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES = env_bool("FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES", False)
+# One feed line (a CSV record or a JSON object) may hold at most this much.
+FIDELIS_FEED_MAX_LINE_BYTES = 1 * 2**20
+# A feed fetched by URL (./fidelis manage import_feed https://...) may be this large.
+FIDELIS_FEED_MAX_BYTES = int(float(os.environ.get("FIDELIS_FEED_MAX_MB", "1024")) * 2**20)
+
 # --- Create mode (creation/) ------------------------------------------------------------------
 # tiny (default: seeded random weights, offline), or a diffusers hub repo id or local folder.
 FIDELIS_GENERATOR = os.environ.get("FIDELIS_GENERATOR", "tiny")

@@ -1,5 +1,6 @@
 """Writes to the catalog, one module per entity: every way in (admin, API, feeds) uses them."""
 
+from catalog.services.feeds import FeedReport, feed_import
 from catalog.services.images import (
     generated_image_refusal,
     guard_reason,
@@ -17,8 +18,10 @@ from catalog.services.merchants import (
     merchant_create,
 )
 from catalog.services.products import (
+    Upsert,
     product_create,
     product_create_with_image,
+    product_upsert,
 )
 from catalog.services.registry import (
     catalog_recheck_against,
@@ -29,9 +32,12 @@ from catalog.services.registry import (
 
 __all__ = [
     "MERCHANT_PERMISSIONS",
+    "FeedReport",
+    "Upsert",
     "catalog_recheck_against",
     "catalog_recheck_defer",
     "category_get_or_create",
+    "feed_import",
     "generated_image_refingerprint",
     "generated_image_refusal",
     "generated_image_register",
@@ -46,4 +52,5 @@ __all__ = [
     "product_image_quarantine",
     "product_image_release",
     "product_images_announce",
+    "product_upsert",
 ]

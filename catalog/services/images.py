@@ -56,6 +56,7 @@ def product_image_create(
     data: bytes,
     position: int = 0,
     admitted: tuple[InspectedImage, GuardVerdict] | None = None,
+    source: str = "",
 ) -> ProductImage:
     """Check `data` and attach it to `product`.
 
@@ -75,6 +76,7 @@ def product_image_create(
         height=inspected.height,
         position=position,
         pdq=verdict.pdq,
+        source=source,
     )
     storage = image.file.storage
     name = product_image_path(image, f"upload.{inspected.extension}")

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
-from catalog.models import Category, Merchant, Product
+from catalog.feeds.errors import RowError
+from catalog.feeds.fetching import SourceError, image_source_read
+from catalog.feeds.items import ParsedItem
+from catalog.models import Category, Merchant, Product, ProductImage
 from catalog.services.images import product_image_admit, product_image_create
+from catalog.services.merchants import category_get_or_create
+
+ImageReader = Callable[[str], bytes]  # an image source (URL or path) to its bytes
 
 
 def _unique_product_slug(merchant: Merchant, title: str) -> str:
@@ -58,3 +67,155 @@ def product_create_with_image(*, merchant: Merchant, data: bytes, **product_fiel
     product = product_create(merchant=merchant, **product_fields)
     product_image_create(product=product, data=data, admitted=admitted)
     return product
+
+
+@dataclass
+class Upsert:
+    """What an upsert did (or, in a dry run, would do) to one product."""
+
+    sku: str
+    action: str  # "created", "updated", "unchanged", or "failed"
+    product: Product | None = None
+    changed: list[str] = field(default_factory=list)  # the fields (and "images") it changed
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _product_slug(merchant: Merchant, title: str, sku: str) -> str:
+    """The title and the SKU: unique per shop in one query however many products share a title
+    (a loop over "-2", "-3" ... took a query per namesake)."""
+    slug = f"{slugify(title)[:150]}-{slugify(sku)[:40]}".strip("-") or "product"
+    if Product.objects.filter(merchant=merchant, slug=slug).exists():
+        return _unique_product_slug(merchant, slug)
+    return slug
+
+
+def _changed_fields(product: Product | None, fields: dict) -> list[str]:
+    if product is None:
+        return sorted(fields)
+    return sorted(name for name, value in fields.items() if getattr(product, name) != value)
+
+
+def _images_changed(product: Product | None, sources: list[str] | None) -> bool:
+    if sources is None:
+        return False
+    if product is None:
+        return True
+    return [image.source for image in product.images.all()] != sources
+
+
+def _admit_new_images(
+    item: ParsedItem, product: Product | None, *, merchant: Merchant, read: ImageReader
+) -> dict[str, tuple[bytes, tuple]]:
+    """Read and check each image the product does not hold yet, before anything is written.
+    Raises ValidationError (refused or unreadable), with the failing source named."""
+    held = {image.source for image in product.images.all()} if product else set()
+    admitted = {}
+    for source in item.images or []:
+        if source in held:
+            continue
+        try:
+            data = read(source)
+        except SourceError as err:
+            raise ValidationError(err.message, code=err.code, params={"source": source}) from None
+        try:
+            admitted[source] = (data, product_image_admit(data=data, merchant=merchant))
+        except ValidationError as err:
+            raise ValidationError(
+                f"{source[:100]}: {' '.join(err.messages)}",
+                code=getattr(err, "code", None) or "invalid_image",
+                params={"source": source},
+            ) from None
+    return admitted
+
+
+def _images_replace(product: Product, sources: list[str], admitted: dict) -> None:
+    """Make the product's images exactly `sources`, in that order."""
+    held = {image.source: image for image in product.images.all()}
+    for source, image in held.items():
+        if source not in sources:
+            image.delete()
+    for position, source in enumerate(sources):
+        if source in held:
+            if held[source].position != position:
+                ProductImage.objects.filter(pk=held[source].pk).update(position=position)
+            continue
+        data, checked = admitted[source]
+        product_image_create(
+            product=product, data=data, position=position, admitted=checked, source=source
+        )
+
+
+def product_upsert(
+    *,
+    merchant: Merchant,
+    item: ParsedItem,
+    existing: Product | None = None,
+    read_image: ImageReader | None = None,
+    dry_run: bool = False,
+) -> Upsert:
+    """Create or update the merchant's product `item.sku` with what the item sends.
+
+    Attributes the item does not send stay as they are; its images, when it names any, become
+    the product's images in that order (new ones read, checked by the guard and stored; those
+    it no longer names removed). An item that changes nothing writes nothing. A price or stock
+    change is a plain row update: no image is read and nothing is embedded again. Any refusal
+    leaves the product as it was. `existing`: the product, already looked up (with its images
+    prefetched) by a caller that handles many.
+    """
+    if item.errors:
+        return Upsert(item.sku, "failed", errors=item.errors)
+    product = existing
+    if product is None:
+        product = Product.objects.filter(merchant=merchant, sku=item.sku).first()
+    fields = dict(item.fields)
+    category_name = item.category_name
+    changed = _changed_fields(product, fields)
+    if category_name and (
+        product is None or product.category is None or product.category.name != category_name
+    ):
+        changed.append("category")
+    if _images_changed(product, item.images):
+        changed.append("images")
+    action = "created" if product is None else "updated" if changed else "unchanged"
+    sale_error = _sale_price_error(product, fields, item.sku)
+    if sale_error:
+        return Upsert(item.sku, "failed", product, errors=[sale_error])
+    if action == "unchanged" or dry_run:
+        return Upsert(item.sku, action, product, changed)
+    try:
+        admitted = {}
+        if "images" in changed:
+            admitted = _admit_new_images(
+                item, product, merchant=merchant, read=read_image or image_source_read
+            )
+        with transaction.atomic():
+            if category_name:
+                fields["category"] = category_get_or_create(slug=category_name, name=category_name)
+            if product is None:
+                product = Product(merchant=merchant, sku=item.sku, **fields)
+                product.slug = _product_slug(merchant, product.title, item.sku)
+                product.save()
+            else:
+                for name, value in fields.items():
+                    setattr(product, name, value)
+                product.save(update_fields=[*fields, "updated_at"])
+            if "images" in changed:
+                _images_replace(product, item.images, admitted)
+    except ValidationError as err:
+        field_name = "image_link" if err.params and "source" in err.params else ""
+        error = RowError(
+            row=0, field=field_name, message=" ".join(err.messages), code=err.code or "invalid"
+        )
+        return Upsert(item.sku, "failed", existing, errors=[error])
+    return Upsert(item.sku, action, product, changed)
+
+
+def _sale_price_error(product: Product | None, fields: dict, sku: str) -> RowError | None:
+    """A sale price stays at or below the price, whichever of the two this item changes."""
+    price = fields.get("price", product.price if product else None)
+    sale = fields.get("sale_price", product.sale_price if product else None)
+    if price is not None and sale is not None and sale > price:
+        return RowError(
+            0, "sale_price", f"sale_price {sale} is above the price {price}.", "invalid"
+        )
+    return None
