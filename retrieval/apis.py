@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.images import read_upload, single_upload
+from catalog.models import Availability
 from catalog.selectors import products_for_storefront
 from config.throttles import PhotoSearchThrottle, SearchThrottle
 from retrieval.params import FilterParams, TextSearchParams, parse, reject_unexpected
@@ -43,9 +44,15 @@ class ProductOutput(serializers.Serializer):
     description = serializers.CharField()
     category = CategoryOutput(allow_null=True)
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    sale_price = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
     currency = serializers.CharField()
+    availability = serializers.ChoiceField(choices=Availability.choices)
     stock_quantity = serializers.IntegerField()
     in_stock = serializers.BooleanField()
+    brand = serializers.CharField()
+    color = serializers.CharField()
+    size = serializers.CharField()
+    item_group_id = serializers.CharField(help_text="Variants of one item share it.")
     images = ImageOutput(many=True, source="shown_images")
     url = serializers.SerializerMethodField()
 
@@ -65,9 +72,15 @@ class ProductOutput(serializers.Serializer):
             if category is None
             else {"slug": category.slug, "name": category.name},
             "price": f"{product.price:.2f}",
+            "sale_price": None if product.sale_price is None else f"{product.sale_price:.2f}",
             "currency": product.currency,
+            "availability": product.availability,
             "stock_quantity": product.stock_quantity,
             "in_stock": product.in_stock,
+            "brand": product.brand,
+            "color": product.color,
+            "size": product.size,
+            "item_group_id": product.item_group_id,
             "images": [
                 {"url": image.file.url, "width": image.width, "height": image.height}
                 for image in product.shown_images

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch
 
-from catalog.feeds.errors import RowError
+from catalog.feeds.errors import FeedError, RowError
 from catalog.feeds.fetching import image_source_read
 from catalog.feeds.items import item_parse
 from catalog.feeds.reading import feed_rows
@@ -107,6 +108,7 @@ def feed_import(
     """
     report = FeedReport(merchant=merchant.slug, dry_run=dry_run)
     size = _size(stream)
+    _check_utf8(stream)  # a bad byte in the last line must not stop an import half-way
     seen: dict[str, int] = {}  # SKU -> the row it first appeared in
     rows = feed_rows(
         stream,
@@ -161,6 +163,34 @@ def _count(report: FeedReport, outcome: Upsert, row: int) -> None:
         )
     else:
         setattr(report, outcome.action, getattr(report, outcome.action) + 1)
+
+
+def _check_utf8(stream: BinaryIO) -> None:
+    """Raises FeedError if the file is not UTF-8 (one pass, in chunks; ~1 s per 500 MB)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    try:
+        while chunk := stream.read(2**20):
+            decoder.decode(chunk)
+            offset += len(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as err:
+        line = _line_of(stream, offset + err.start)
+        raise FeedError(
+            f"Line {line} is not UTF-8: save the feed as UTF-8 and import it again.",
+            code="not_utf8",
+        ) from None
+    finally:
+        stream.seek(0)
+
+
+def _line_of(stream: BinaryIO, position: int) -> int:
+    stream.seek(0)
+    lines, read = 1, 0
+    while read < position and (chunk := stream.read(min(2**20, position - read))):
+        lines += chunk.count(b"\n")
+        read += len(chunk)
+    return lines
 
 
 def _size(stream: BinaryIO) -> int:

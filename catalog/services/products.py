@@ -129,20 +129,24 @@ def _admit_new_images(
 
 
 def _images_replace(product: Product, sources: list[str], admitted: dict) -> None:
-    """Make the product's images exactly `sources`, in that order."""
+    """Make the product's images exactly `sources`, in that order. An image whose bytes the
+    product already holds under another source keeps its row (and its vector)."""
     held = {image.source: image for image in product.images.all()}
-    for source, image in held.items():
-        if source not in sources:
-            image.delete()
+    unnamed = {image.sha256: image for s, image in held.items() if s not in sources}
     for position, source in enumerate(sources):
-        if source in held:
-            if held[source].position != position:
-                ProductImage.objects.filter(pk=held[source].pk).update(position=position)
+        image = held.get(source)
+        if image is None and source in admitted:
+            image = unnamed.pop(admitted[source][1][0].sha256, None)
+        if image is not None:
+            if (image.source, image.position) != (source, position):
+                ProductImage.objects.filter(pk=image.pk).update(source=source, position=position)
             continue
         data, checked = admitted[source]
         product_image_create(
             product=product, data=data, position=position, admitted=checked, source=source
         )
+    for image in unnamed.values():
+        image.delete()
 
 
 def product_upsert(
