@@ -1,6 +1,6 @@
 from django.urls import path
 
-from catalog import apis
+from catalog import apis, product_apis
 
 urlpatterns = [
     path("merchant/token/", apis.MerchantTokenApi.as_view(), name="api-merchant-token"),
@@ -10,8 +10,23 @@ urlpatterns = [
         "merchant/token/revoke-all/", apis.TokenRevokeAllApi.as_view(), name="api-token-revoke-all"
     ),
     path(
+        "merchant/products/",
+        product_apis.MerchantProductListApi.as_view(),
+        name="api-merchant-products",
+    ),
+    path(
+        "merchant/products/bulk/",
+        product_apis.MerchantProductBulkApi.as_view(),
+        name="api-merchant-products-bulk",
+    ),
+    path(
         "merchant/products/<int:pk>/images/",
         apis.ProductImageUploadApi.as_view(),
         name="api-product-image-upload",
+    ),
+    path(
+        "merchant/products/<str:sku>/",
+        product_apis.MerchantProductApi.as_view(),
+        name="api-merchant-product",
     ),
 ]

@@ -224,6 +224,8 @@ FIDELIS_FEED_MAX_REDIRECTS = 3
 # Private, loopback and link-local addresses (a shop's intranet, the cloud metadata service)
 # are refused unless this is on: tests serve images from 127.0.0.1 with it.
 FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES = env_bool("FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES", False)
+# For test runs: fetch only from 127.0.0.0/8 addresses written as such, never resolve a name.
+FIDELIS_FEED_LOOPBACK_ONLY = env_bool("FIDELIS_FEED_LOOPBACK_ONLY", False)
 # One feed line (a CSV record or a JSON object) may hold at most this much.
 FIDELIS_FEED_MAX_LINE_BYTES = 1 * 2**20
 # A feed fetched by URL (./fidelis manage import_feed https://...) may be this large.

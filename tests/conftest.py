@@ -74,3 +74,13 @@ def run_jobs():
             pool.submit(work).result()
 
     return run
+
+
+@pytest.fixture
+def image_server():
+    """The base URL of a loopback server of image answers (tests/image_server.py); its photo
+    is the first test photo."""
+    from tests.image_server import image_server_running
+
+    with image_server_running(dataset_photos(1)[0].read_bytes()) as base:
+        yield base

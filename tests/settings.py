@@ -1,11 +1,14 @@
-"""The project's settings as production has them, plus the two things a test run lacks: a
-secret key (a fresh random one per run) and HTTPS (the test client and the loopback servers
-speak plain HTTP). Server processes started by tests inherit both through the environment."""
+"""The project's settings as production has them, plus what a test run needs: a secret key (a
+fresh random one per run), plain HTTP (the test client and the loopback servers speak it), and
+image URLs fetched from loopback only. Server processes started by tests inherit these through
+the environment."""
 
 import os
 import secrets
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-" + secrets.token_urlsafe(40))
 os.environ.setdefault("FIDELIS_HTTPS", "0")
+# Image URLs in feeds and the API: a test (or the API fuzzing) fetches from loopback only.
+os.environ.setdefault("FIDELIS_FEED_LOOPBACK_ONLY", "1")
 
 from config.settings import *  # noqa: F403

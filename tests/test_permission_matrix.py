@@ -110,6 +110,9 @@ ROUTES = {
     "api-token-revoke": ("token_only", None),
     "api-token-revoke-all": ("token_only", None),
     "api-product-image-upload": ("merchant_object_post_only", "product"),
+    "api-merchant-products": ("merchant", None),
+    "api-merchant-products-bulk": ("merchant_post_only", None),
+    "api-merchant-product": ("merchant_object", "product"),
     "api-create-jobs": ("merchant", None),
     "api-create-job": ("merchant_object", "job"),
     "api-create-cancel": ("merchant_object_post_only", "job"),
@@ -258,6 +261,7 @@ def world(tmp_path, settings):
         merchant=shop_a,
         data=first.read_bytes(),
         title="Alpha coat",
+        sku="ALPHA-1",
         price=Decimal("59.00"),
         category=coats,
     )
@@ -342,6 +346,7 @@ def url_of(route: Route, kind: str | None, objects: dict) -> str:
     target = objects["board" if kind == "board_concept" else kind]
     values = {"pk": target.pk, "object_id": target.pk, "id": target.pk}
     values |= {"slug": getattr(target, "slug", ""), "concept_id": objects["concept"].pk}
+    values |= {"sku": getattr(target, "sku", "")}
     names = re.findall(r"<(?:\w+:)?(\w+)>", route.pattern)
     return reverse(route.key, kwargs={name: values[name] for name in names})
 

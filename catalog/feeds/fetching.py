@@ -39,6 +39,8 @@ def _public(address: str) -> bool:
 
 
 def _vetted_address(host: str, port: int) -> str:
+    if settings.FIDELIS_FEED_LOOPBACK_ONLY:
+        return _loopback_literal(host)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
@@ -47,13 +49,35 @@ def _vetted_address(host: str, port: int) -> str:
     if not settings.FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES:
         private = [a for a in addresses if not _public(a)]
         if private:
-            raise SourceError(
-                f"{host} is a private, loopback or link-local address ({private[0]}): images "
-                "are fetched only from public addresses (FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES "
-                "allows others).",
-                code="image_address_refused",
-            )
+            raise _private(host, private[0])
     return addresses[0]
+
+
+def _private(host: str, address: str) -> SourceError:
+    return SourceError(
+        f"{host} is a private, loopback or link-local address ({address}): images are "
+        "fetched only from public addresses (FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES allows "
+        "others).",
+        code="image_address_refused",
+    )
+
+
+def _loopback_literal(host: str) -> str:
+    """Under FIDELIS_FEED_LOOPBACK_ONLY (the tests), only 127.0.0.0/8 addresses written as
+    such are fetched: no name is looked up, nothing leaves the machine."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None and not _public(host) and not settings.FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES:
+        raise _private(host, host)
+    if ip is None or not ip.is_loopback or ip.version != 4:
+        raise SourceError(
+            f"{host} is not fetched: this server fetches only from 127.0.0.0/8 "
+            "(FIDELIS_FEED_LOOPBACK_ONLY).",
+            code="image_address_refused",
+        )
+    return host
 
 
 def _pool(url: str, *, timeout: float) -> tuple[urllib3.HTTPConnectionPool, str]:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.feeds.errors import RowError
@@ -181,7 +182,7 @@ def product_upsert(
     if _images_changed(product, item.images):
         changed.append("images")
     action = "created" if product is None else "updated" if changed else "unchanged"
-    sale_error = _sale_price_error(product, fields, item.sku)
+    sale_error = product_sale_price_error(product, fields)
     if sale_error:
         return Upsert(item.sku, "failed", product, errors=[sale_error])
     if action == "unchanged" or dry_run:
@@ -214,7 +215,7 @@ def product_upsert(
     return Upsert(item.sku, action, product, changed)
 
 
-def _sale_price_error(product: Product | None, fields: dict, sku: str) -> RowError | None:
+def product_sale_price_error(product: Product | None, fields: dict) -> RowError | None:
     """A sale price stays at or below the price, whichever of the two this item changes."""
     price = fields.get("price", product.price if product else None)
     sale = fields.get("sale_price", product.sale_price if product else None)
@@ -223,3 +224,18 @@ def _sale_price_error(product: Product | None, fields: dict, sku: str) -> RowErr
             0, "sale_price", f"sale_price {sale} is above the price {price}.", "invalid"
         )
     return None
+
+
+# What a price or stock update changes: plain columns that search reads as they are, so
+# nothing is fetched, checked by the guard or embedded again.
+FAST_FIELDS = {"price", "currency", "sale_price", "stock_quantity", "availability"}
+
+
+def products_fast_update(*, products: list[Product]) -> None:
+    """Write the price and stock fields of `products` (already set on them) in one statement
+    per 500 rows: what makes 1,000 updates a second possible."""
+    now = timezone.now()
+    for product in products:
+        product.updated_at = now
+    with transaction.atomic():
+        Product.objects.bulk_update(products, [*sorted(FAST_FIELDS), "updated_at"], batch_size=500)

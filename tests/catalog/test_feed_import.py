@@ -1,12 +1,8 @@
 """manage.py import_feed: a Merchant Center feed in, upserted by id, every bad row reported."""
 
-import contextlib
 import csv
-import http.server
 import io
 import json
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -268,63 +264,6 @@ def test_a_generated_image_in_a_feed_is_refused(tmp_path):
 
     assert "row 1, image_link:" in err and "cannot be a catalog product" in err
     assert not Product.objects.exists()
-
-
-class ImageServer(http.server.BaseHTTPRequestHandler):
-    """Loopback answers for each way an image URL goes wrong."""
-
-    photo = b""
-
-    def do_GET(self):
-        if self.path == "/photo.jpg":
-            self._answer(200, "image/jpeg", self.photo)
-        elif self.path == "/moved.jpg":
-            self.send_response(302)
-            self.send_header("Location", "/photo.jpg")
-            self.end_headers()
-        elif self.path == "/loop.jpg":
-            self.send_response(302)
-            self.send_header("Location", "/loop.jpg")
-            self.end_headers()
-        elif self.path == "/slow.jpg":
-            time.sleep(3)
-            self._answer(200, "image/jpeg", self.photo)
-        elif self.path == "/page.jpg":
-            self._answer(200, "text/html", b"<html>not a photo</html>")
-        elif self.path == "/lies.jpg":
-            self._answer(200, "image/jpeg", b"<html>not a photo</html>")
-        elif self.path == "/10gb.jpg":
-            self.send_response(200)
-            self.send_header("Content-Type", "image/jpeg")
-            self.send_header("Content-Length", str(10 * 2**30))
-            self.end_headers()
-            with contextlib.suppress(ConnectionError):  # the client hangs up, as it should
-                self.wfile.write(self.photo)
-        else:
-            self._answer(404, "text/plain", b"no such image")
-
-    def _answer(self, status: int, kind: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def image_server():
-    """A loopback HTTP server (127.0.0.1 only) that is shut down after the test."""
-    ImageServer.photo = (DATASET / "test" / good_row()["image_link"]).read_bytes()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), ImageServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
 
 
 def test_images_by_url_are_fetched_within_bounds(tmp_path, image_server, settings):
