@@ -70,3 +70,15 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 
     with pytest.raises(CommandError, match="is not a folder"):
         run_import(tmp_path / "nope")
+
+
+def test_a_product_whose_image_was_deleted_gets_it_back(photo_folder):
+    folder = photo_folder(6)
+    run_import(folder)
+    product = Product.objects.first()
+    product.images.all().delete()  # as the admin's inline does; the product stays
+
+    out, _ = run_import(folder)
+
+    assert "0 imported, 5 already in the catalog, 1 images restored, 0 skipped" in out
+    assert product.images.count() == 1 and Product.objects.count() == 6

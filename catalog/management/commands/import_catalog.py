@@ -10,8 +10,13 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from catalog.demo_data import demo_category_name, demo_product_fields
-from catalog.models import Merchant, ProductImage
-from catalog.services import category_get_or_create, merchant_create, product_create_with_image
+from catalog.models import Merchant, Product, ProductImage
+from catalog.services import (
+    category_get_or_create,
+    merchant_create,
+    product_create_with_image,
+    product_image_create,
+)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 
@@ -41,7 +46,12 @@ class Command(BaseCommand):
         known = set(
             ProductImage.objects.filter(product__merchant=shop).values_list("sha256", flat=True)
         )
-        imported, present, failures = 0, 0, []
+        # A product whose image was deleted (in the admin) gets it back: its SKU comes from the
+        # file name, so a new product would collide with it.
+        by_sku = dict(
+            Product.objects.filter(merchant=shop).exclude(sku="").values_list("sku", "pk")
+        )
+        imported, present, restored, failures = 0, 0, 0, []
         for photo in tqdm(photos, desc="Importing", unit="photo", file=self.stderr._out):
             try:
                 data = photo.read_bytes()
@@ -53,6 +63,17 @@ class Command(BaseCommand):
                 present += 1
                 continue
             category_slug = photo.parent.name if photo.parent != folder else "uncategorized"
+            fields = demo_product_fields(photo, category_slug)
+            if fields["sku"] in by_sku:
+                try:
+                    product = Product.objects.get(pk=by_sku[fields["sku"]])
+                    product_image_create(product=product, data=data)
+                except ValidationError as err:
+                    failures.append((photo, " ".join(err.messages)))
+                    continue
+                known.add(sha256)
+                restored += 1
+                continue
             try:
                 product_create_with_image(
                     merchant=shop,
@@ -60,7 +81,7 @@ class Command(BaseCommand):
                     category=category_get_or_create(
                         slug=category_slug, name=demo_category_name(category_slug)
                     ),
-                    **demo_product_fields(photo, category_slug),
+                    **fields,
                 )
             except ValidationError as err:
                 failures.append((photo, " ".join(err.messages)))
@@ -70,6 +91,7 @@ class Command(BaseCommand):
         for photo, reason in failures:
             self.stderr.write(f"skipped {photo}: {reason}")
         self.stdout.write(
-            f"{imported} imported, {present} already in the catalog, {len(failures)} skipped "
+            f"{imported} imported, {present} already in the catalog, {restored} images restored, "
+            f"{len(failures)} skipped "
             f"(merchant {shop.slug})."
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from catalog.demo_data import FEED_COLUMNS, demo_feed_rows
 from catalog.models import Merchant, ProductImage
 from catalog.services import merchant_add_user, merchant_create
 from config import embedded_db
@@ -38,7 +40,16 @@ class Command(BaseCommand):
         self.stdout.write("Migrating the database ...")
         call_command("migrate", interactive=False, verbosity=0)
         merchant = demo_merchant()
-        call_command("import_catalog", str(folder), merchant=merchant.slug)
+        feed = demo_feed_write(folder, settings.VAR_DIR / "demo-feed.csv")
+        self.stdout.write(f"Importing the demo feed {feed} (Merchant Center fields) ...")
+        call_command(
+            "import_feed",
+            str(feed),
+            merchant=merchant.slug,
+            image_root=folder,
+            stdout=self.stdout,
+            stderr=self.stderr,
+        )
         self._index()
         if no_serve:
             return
@@ -96,6 +107,25 @@ def _ensure_port_free(host: str, port: int) -> None:
                 f"Port {port} on {host} is busy: stop the program using it, or run "
                 f"./fidelis demo --port {port + 1}"
             ) from None
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+def demo_feed_write(folder: Path, feed: Path) -> Path:
+    """A feed file of the photos under `folder` (deterministic titles, prices, brands, colours,
+    sizes, a few variant groups): the demo loads its shop the way a real shop would."""
+    if not folder.is_dir():
+        raise CommandError(f"{folder} is not a folder: give the folder that holds the photos.")
+    photos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not photos:
+        raise CommandError(f"No .jpg, .png or .webp files under {folder}.")
+    feed.parent.mkdir(parents=True, exist_ok=True)
+    with feed.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, FEED_COLUMNS)
+        writer.writeheader()
+        writer.writerows(demo_feed_rows(folder, photos))
+    return feed
 
 
 def demo_merchant() -> Merchant:

@@ -1,0 +1,46 @@
+"""./fidelis demo loads its shop the way a real shop would: a generated Merchant Center feed,
+imported with import_feed; a second run changes nothing and repairs what was lost."""
+
+import csv
+import io
+
+import pytest
+from django.core.management import call_command
+
+from catalog.models import Product, ProductImage
+
+# The demo indexes its images, which creates the vector index outside any test transaction.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def demo(folder) -> str:
+    out = io.StringIO()
+    call_command("demo", str(folder), no_serve=True, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def test_the_demo_imports_a_feed_and_a_second_run_restores_a_deleted_image(
+    photo_folder, settings, tmp_path
+):
+    settings.VAR_DIR = tmp_path / "var"
+    folder = photo_folder(20)
+
+    out = demo(folder)
+
+    assert "20 rows: 20 created" in out
+    feed = list(csv.DictReader((settings.VAR_DIR / "demo-feed.csv").open()))
+    assert [row["image_link"] for row in feed][:2] == [
+        p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*.jpg"))[:2]
+    ]
+    products = Product.objects.filter(merchant__slug="demo")
+    assert products.count() == 20 and ProductImage.objects.count() == 20
+    assert all(p.brand and p.color and p.size and p.gtin for p in products)
+    assert products.exclude(item_group_id="").count() >= 2
+    assert products.filter(sale_price__isnull=False).exists() or len(feed) < 16
+
+    ProductImage.objects.filter(product=products.first()).delete()  # as the admin's inline does
+
+    out = demo(folder)
+
+    assert "0 created, 1 updated, 19 unchanged" in out
+    assert ProductImage.objects.count() == 20
