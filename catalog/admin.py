@@ -4,10 +4,13 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils.html import format_html
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 
 from catalog.models import (
     Category,
+    FeedImport,
     GeneratedImage,
     GuardRelease,
     Merchant,
@@ -16,7 +19,12 @@ from catalog.models import (
     ProductImage,
 )
 from catalog.selectors import merchant_of_user
-from catalog.services import product_image_admit, product_image_create, product_image_release
+from catalog.services import (
+    feed_import_submit,
+    product_image_admit,
+    product_image_create,
+    product_image_release,
+)
 from catalog.signals import catalog_visibility_changed
 
 
@@ -261,3 +269,139 @@ class GeneratedImageAdmin(StaffReadOnlyAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class FeedImportForm(forms.ModelForm):
+    class Meta:
+        model = FeedImport
+        fields = ["merchant", "file", "delete_missing", "dry_run"]
+        help_texts = {
+            "file": "CSV, tab-separated or JSON Lines with Google Merchant Center attribute "
+            'names (id, title, price as "12.90 EUR", image_link ...). Images by http(s) URL.',
+        }
+
+
+@admin.register(FeedImport)
+class FeedImportAdmin(admin.ModelAdmin):
+    """Upload a feed: it is imported by a job on the queue, its progress shown live."""
+
+    form = FeedImportForm
+    list_display = ["__str__", "status", "rows", "summary", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = ["status", "progress_bar", "summary", "row_errors", "error", "created_at"]
+    readonly_fields += ["finished_at"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request).select_related("merchant")
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(merchant=merchant_of_user(request.user))
+
+    def get_fields(self, request, obj=None):
+        if obj is not None:  # a submitted import is a record: shown, never edited
+            return ["merchant", "feed_file", "delete_missing", "dry_run", *self.readonly_fields]
+        fields = ["file", "delete_missing", "dry_run"]
+        return ["merchant", *fields] if request.user.is_superuser else fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["merchant", "feed_file", "delete_missing", "dry_run", *self.readonly_fields]
+
+    @admin.display(description="Feed")
+    def feed_file(self, obj: FeedImport) -> str:
+        return obj.file.name.rsplit("/", 1)[-1]  # private storage: named, not linked
+
+    def has_add_permission(self, request):
+        has_merchant = request.user.is_superuser or merchant_of_user(request.user) is not None
+        return has_merchant and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        merchant = obj.merchant if request.user.is_superuser else merchant_of_user(request.user)
+        job = feed_import_submit(
+            merchant=merchant,
+            user=request.user,
+            upload=form.cleaned_data["file"],
+            delete_missing=obj.delete_missing,
+            dry_run=obj.dry_run,
+        )
+        # The admin logs and redirects with `obj`: let it stand for the submitted import.
+        obj.pk, obj.merchant, obj.file = job.pk, job.merchant, job.file
+        obj._state.adding = False
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Straight to the import's page, where its progress shows.
+        return HttpResponseRedirect(reverse("admin:catalog_feedimport_change", args=[obj.pk]))
+
+    def get_urls(self):
+        progress = path(
+            "<int:pk>/progress/",
+            self.admin_site.admin_view(self.progress_view),
+            name="catalog_feedimport_progress",
+        )
+        return [progress, *super().get_urls()]
+
+    def progress_view(self, request, pk: int):
+        job = self.get_queryset(request).filter(pk=pk).first()
+        if job is None or not self.has_view_permission(request, job):
+            raise Http404("No such feed import.")
+        return JsonResponse(_progress_of(job))
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: FeedImport) -> str:
+        state = _progress_of(obj)
+        return format_html(
+            '<div class="feed-progress" data-progress-url="{}" data-done="{}">'
+            '<progress max="100" value="{}" aria-label="Import progress">{}%</progress> '
+            '<span class="feed-progress-text" role="status" aria-live="polite">{}</span></div>',
+            reverse("admin:catalog_feedimport_progress", args=[obj.pk]),
+            "1" if state["done"] else "",
+            state["percent"],
+            state["percent"],
+            state["text"],
+        )
+
+    @admin.display(description="Summary")
+    def summary(self, obj: FeedImport) -> str:
+        return obj.report.get("summary", "") or obj.error
+
+    @admin.display(description="Row errors")
+    def row_errors(self, obj: FeedImport) -> str:
+        errors = obj.report.get("errors", [])[:200]
+        if not errors:
+            return "None"
+        return format_html(
+            "<table><thead><tr><th>Row</th><th>Field</th><th>Message</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((e["row"], e["field"], e["message"]) for e in errors),
+            ),
+        )
+
+    class Media:
+        js = ["catalog/feed_progress.js"]
+
+
+def _progress_of(job: FeedImport) -> dict:
+    percent = round(job.progress * 100)
+    if job.status == FeedImport.Status.DONE:
+        text = job.report.get("summary", "Done.")
+    elif job.status == FeedImport.Status.FAILED:
+        text = f"Failed: {job.error}"
+    elif job.status == FeedImport.Status.RUNNING:
+        text = f"{job.rows} rows so far ({percent}%)."
+    else:
+        text = "Waiting for a worker ..."
+    finished = job.status in (FeedImport.Status.DONE, FeedImport.Status.FAILED)
+    return {
+        "status": job.status,
+        "percent": percent,
+        "rows": job.rows,
+        "text": text,
+        "done": finished,
+    }

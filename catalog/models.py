@@ -353,3 +353,46 @@ class GuardRelease(models.Model):
 
     def __str__(self) -> str:
         return f"Release of {self.image_id} by {self.released_by}"
+
+
+def feed_upload_path(instance: "FeedImport", filename: str) -> str:
+    return f"feeds/{instance.merchant_id}/{filename}"
+
+
+class FeedImport(models.Model):
+    """A feed a merchant uploaded in the admin, imported by a job on the queue."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="feed_imports")
+    file = models.FileField(upload_to=feed_upload_path, storage=private_storage)
+    delete_missing = models.BooleanField(
+        default=False, help_text="Delete your products that the feed no longer lists."
+    )
+    dry_run = models.BooleanField(default=False, help_text="Say what would change; write nothing.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(default=0.0)  # the share of the file read, 0 to 1
+    rows = models.PositiveIntegerField(default=0)
+    # FeedReport.as_dict(): counts, the summary and every row error.
+    report = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)  # why the whole file was refused
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0, progress__lte=1), name="feed_import_progress_share"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Feed import #{self.pk} ({self.merchant})"

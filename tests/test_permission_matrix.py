@@ -22,7 +22,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from knox.models import AuthToken
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from catalog.models import Category, GeneratedImage, Product, ProductImage
+from catalog.models import Category, FeedImport, GeneratedImage, Product, ProductImage
 from catalog.services import (
     category_get_or_create,
     merchant_create,
@@ -84,6 +84,11 @@ POLICIES = {
     "admin_superuser": ((302, 302, 403, 403, 403, 200), (302, 302, 403, 403, 403, None)),
     # Never for anyone: adding the guard's records by hand, deleting its audit trail.
     "admin_nobody": ((302, 302, 403, 403, 403, 403), (302, 302, 403, 403, 403, 403)),
+    # A feed import: shown to its merchant, edited by nobody (a write is refused before the
+    # object is looked up, so the other merchant's is a 403 too).
+    "admin_merchant_record": ((302, 302, 200, 302, 403, 200), (302, 302, 403, 403, 403, 403)),
+    # A feed import's progress (JSON): its merchant and superusers; anyone else finds nothing.
+    "admin_merchant_json": ((302, 302, 200, 404, 404, 200), ALLOWED),
     # Acts on the API token the request is signed with: a session (any role here) is refused.
     "token_only": ((403,) * 6, (403,) * 6),
 }
@@ -157,6 +162,14 @@ ROUTES = {
     "admin:catalog_product_history": ("admin_merchant_history", "product"),
     "admin:catalog_product_delete": ("admin_merchant_object", "product"),
     "admin:catalog_product_change": ("admin_merchant_object", "product"),
+    # Feed imports: a merchant uploads and follows its own; nobody edits one, only superusers
+    # delete one.
+    "admin:catalog_feedimport_changelist": ("admin_merchant_list", None),
+    "admin:catalog_feedimport_add": ("admin_merchant_list", None),
+    "admin:catalog_feedimport_change": ("admin_merchant_record", "feed_import"),
+    "admin:catalog_feedimport_history": ("admin_merchant_history", "feed_import"),
+    "admin:catalog_feedimport_delete": ("admin_superuser", "feed_import"),
+    "admin:catalog_feedimport_progress": ("admin_merchant_json", "feed_import"),
 }
 # Models only superusers may open; (app, model) -> object kind of their change views.
 SUPERUSER_ADMIN = {
@@ -306,6 +319,9 @@ def world(tmp_path, settings):
         **sign_in_records(owner.username),
         "release": release,
         "queue_job": ProcrastinateJob.objects.first(),
+        "feed_import": FeedImport.objects.create(
+            merchant=shop_a, file="feeds/a.csv", status=FeedImport.Status.DONE, created_by=owner
+        ),
     }
     return objects, clients
 
@@ -409,4 +425,6 @@ def snapshot(objects: dict) -> dict:
         "board": Board.objects.filter(pk=board.pk).values("name").first(),
         "board_concepts": list(board.entries.values_list("concept_id", flat=True)),
         "categories": list(Category.objects.values_list("pk", "name", "slug", "parent")),
+        "feed_imports": list(FeedImport.objects.values_list("pk", "merchant_id", "status")),
+        "products": list(Product.objects.values_list("pk", "merchant_id", "sku", "price")),
     }

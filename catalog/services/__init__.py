@@ -1,6 +1,6 @@
 """Writes to the catalog, one module per entity: every way in (admin, API, feeds) uses them."""
 
-from catalog.services.feeds import FeedReport, feed_import
+from catalog.services.feeds import FeedReport, feed_import, feed_import_run, feed_import_submit
 from catalog.services.images import (
     generated_image_refusal,
     guard_reason,
@@ -38,6 +38,8 @@ __all__ = [
     "catalog_recheck_defer",
     "category_get_or_create",
     "feed_import",
+    "feed_import_run",
+    "feed_import_submit",
     "generated_image_refingerprint",
     "generated_image_refusal",
     "generated_image_register",

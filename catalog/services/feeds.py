@@ -11,12 +11,13 @@ from typing import BinaryIO
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Prefetch
+from django.utils import timezone
 
 from catalog.feeds.errors import FeedError, RowError
 from catalog.feeds.fetching import image_source_read
 from catalog.feeds.items import item_parse
 from catalog.feeds.reading import feed_rows
-from catalog.models import Merchant, Product, ProductImage
+from catalog.models import FeedImport, Merchant, Product, ProductImage
 from catalog.services.products import Upsert, product_upsert
 from catalog.signals import catalog_visibility_changed
 
@@ -218,3 +219,47 @@ def _delete_missing(merchant: Merchant, listed: set[str], *, dry_run: bool) -> i
             Product.objects.filter(pk__in=missing[start : start + LOOKUP_BATCH]).delete()
     catalog_visibility_changed.send(sender=Product)
     return len(missing)
+
+
+def feed_import_submit(
+    *, merchant: Merchant, user, upload, delete_missing: bool = False, dry_run: bool = False
+) -> FeedImport:
+    """Store an uploaded feed and queue its import (the job starts once this commits)."""
+    from catalog.tasks import import_feed_job  # tasks import services
+
+    job = FeedImport(
+        merchant=merchant, delete_missing=delete_missing, dry_run=dry_run, created_by=user
+    )
+    job.file.save(Path(upload.name).name or "feed.csv", upload, save=False)
+    job.save()
+    transaction.on_commit(lambda: import_feed_job.defer(feed_import_id=job.pk))
+    return job
+
+
+def feed_import_run(*, job: FeedImport) -> FeedImport:
+    """Run a queued feed import, recording its progress as it goes. An uploaded feed names its
+    images by URL only: a path would read files on the worker."""
+    FeedImport.objects.filter(pk=job.pk).update(status=FeedImport.Status.RUNNING)
+
+    def progress(rows: int, fraction: float) -> None:
+        FeedImport.objects.filter(pk=job.pk).update(rows=rows, progress=min(fraction, 1.0))
+
+    try:
+        with job.file.open("rb") as stream:
+            report = feed_import(
+                merchant=job.merchant,
+                stream=stream,
+                name=job.file.name,
+                base=None,
+                delete_missing=job.delete_missing,
+                dry_run=job.dry_run,
+                progress=progress,
+            )
+    except FeedError as err:
+        job.status, job.error = FeedImport.Status.FAILED, err.message
+    else:
+        job.status, job.report, job.rows = FeedImport.Status.DONE, report.as_dict(), report.rows
+        job.progress = 1.0
+    job.finished_at = timezone.now()
+    job.save(update_fields=["status", "error", "report", "rows", "progress", "finished_at"])
+    return job

@@ -26,6 +26,8 @@ MERCHANT_PERMISSIONS = [
     "change_productimage",
     "delete_productimage",
     "view_category",
+    "view_feedimport",
+    "add_feedimport",
 ]
 
 
@@ -34,13 +36,14 @@ def merchant_add_user(*, merchant: Merchant, user: User) -> MerchantMembership:
     membership = MerchantMembership.objects.create(user=user, merchant=merchant)
     user.is_staff = True
     user.save(update_fields=["is_staff"])
-    group, created = Group.objects.get_or_create(name="Merchants")
-    if created or not group.permissions.exists():
-        group.permissions.set(
-            Permission.objects.filter(
-                content_type__app_label="catalog", codename__in=MERCHANT_PERMISSIONS
-            )
+    group, _ = Group.objects.get_or_create(name="Merchants")
+    # Added, never set: permissions a new release grants reach existing groups, and any an
+    # administrator granted on top stay.
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="catalog", codename__in=MERCHANT_PERMISSIONS
         )
+    )
     user.groups.add(group)
     return membership
 
