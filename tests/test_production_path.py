@@ -24,7 +24,8 @@ PASSWORD = "pw-for-tests"  # tests.factories.UserFactory's
 @pytest.fixture
 def shop(tmp_path):
     """A web server and a worker, on this test's database and media, stopped by their pids."""
-    env = processes.service_env(tmp_path / "var")
+    # The merchant API's image URLs come from this test's loopback server.
+    env = processes.service_env(tmp_path / "var", FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES="1")
     port = processes.free_port()
     services = [
         processes.start_web("web", port=port, env=env, log_dir=tmp_path / "logs"),
@@ -117,3 +118,55 @@ def test_a_product_added_over_http_is_found_by_photo_search_within_2_s(shop):
     )
 
     assert elapsed < 2
+
+
+def seconds_until(check, *, timeout: float, services) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    logs = "\n".join(service.tail() for service in services)
+    raise AssertionError(f"not seen in {timeout} s\n{logs}")
+
+
+def test_a_product_made_through_the_merchant_api_is_found_and_its_stock_changes_within_2_s(
+    shop, image_server
+):
+    from knox.models import AuthToken
+
+    base, services = shop
+    merchant = MerchantFactory(name="Harbour Outfitters")
+    token = AuthToken.objects.create(user=merchant_user(merchant))[1]
+    api = requests.Session()
+    api.headers["Authorization"] = f"Token {token}"
+    item = {
+        "id": "BEANIE-1",
+        "title": "Wool beanie",
+        "price": "19.00 EUR",
+        "quantity": 5,
+        "image_link": f"{image_server}/photo.jpg",
+    }
+
+    created = api.post(f"{base}/api/v1/merchant/products/", json=item, timeout=60)
+    assert created.status_code == 201, created.text[:2000]
+    product = Product.objects.get(sku="BEANIE-1")
+    seconds_until_found_by_photo(
+        base, product=product, photo=dataset_photos(1)[0], timeout=90, services=services
+    )
+
+    def in_stock_hits() -> list[str]:
+        params = {"q": "BEANIE-1", "in_stock": "true"}
+        found = requests.get(f"{base}/api/v1/search/", params=params, timeout=10).json()
+        return [hit["product"]["sku"] for hit in found["results"]]
+
+    assert in_stock_hits() == ["BEANIE-1"]
+    update = {"items": [{"id": "BEANIE-1", "quantity": 0, "price": "15.00 EUR"}]}
+    answer = api.post(f"{base}/api/v1/merchant/products/bulk/", json=update, timeout=10)
+    assert answer.json()["updated"] == 1, answer.text
+
+    elapsed = seconds_until(lambda: in_stock_hits() == [], timeout=2, services=services)
+
+    assert elapsed < 2
+    found = requests.get(f"{base}/api/v1/search/", params={"q": "BEANIE-1"}, timeout=10).json()
+    assert found["results"][0]["product"]["price"] == "15.00"
