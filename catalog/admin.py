@@ -25,7 +25,7 @@ from catalog.services import (
     product_image_create,
     product_image_release,
 )
-from catalog.signals import catalog_visibility_changed
+from catalog.signals import catalog_visibility_changed, product_images_removed
 
 
 class ProductImageForm(forms.ModelForm):
@@ -137,6 +137,8 @@ class ProductAdmin(admin.ModelAdmin):
         admitted = {id(f.instance): getattr(f, "admitted", None) for f in formset.forms}
         for image in formset.deleted_objects:
             image.delete()
+        if formset.deleted_objects:
+            product_images_removed.send(sender=ProductImage, product_ids={form.instance.pk})
         for image in instances:
             if image.pk is None:
                 image.file.open("rb")

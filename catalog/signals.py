@@ -8,3 +8,7 @@ product_images_added = Signal()
 # Sent when products may have become searchable or hidden (a quarantine, a release, an admin
 # change of a product or a merchant). No kwargs.
 catalog_visibility_changed = Signal()
+
+# Sent when product images were deleted (a feed or the API replaced them, the admin removed
+# one). kwargs: product_ids (set[int]). Their products' vectors must no longer include them.
+product_images_removed = Signal()

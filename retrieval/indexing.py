@@ -105,6 +105,23 @@ def product_vectors_refresh(*, product_ids: set[int], encoder_identity: str) -> 
     )
 
 
+def product_vectors_recompute(*, product_ids: set[int]) -> None:
+    """After images were removed: each product's vector from the images it has left, for
+    every encoder that had one (none left: no vector, so text search stops finding it by a
+    photo it no longer has)."""
+    encoders = ProductEmbedding.objects.filter(product_id__in=product_ids).values_list(
+        "encoder", flat=True
+    )
+    for identity in set(encoders):
+        product_vectors_refresh(product_ids=product_ids, encoder_identity=identity)
+        still = ImageEmbedding.objects.filter(
+            image__product_id__in=product_ids, encoder=identity
+        ).values_list("image__product_id", flat=True)
+        ProductEmbedding.objects.filter(
+            product_id__in=product_ids - set(still), encoder=identity
+        ).delete()
+
+
 def _unit(vector: np.ndarray) -> np.ndarray:
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else vector

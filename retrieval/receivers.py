@@ -9,7 +9,13 @@ were never indexed.
 
 from __future__ import annotations
 
-from catalog.signals import catalog_visibility_changed, product_images_added
+from django.db import transaction
+
+from catalog.signals import (
+    catalog_visibility_changed,
+    product_images_added,
+    product_images_removed,
+)
 
 
 def queue_embedding_of_new_images(sender, image_ids: list[int], **kwargs) -> None:
@@ -24,9 +30,19 @@ def refresh_lexicon_after_visibility_change(sender, **kwargs) -> None:
     lexicon_refresh_defer()
 
 
+def recompute_vectors_after_removal(sender, product_ids: set[int], **kwargs) -> None:
+    from retrieval.indexing import product_vectors_recompute
+
+    # A few queries, no model: done in the request, once the removal committed.
+    transaction.on_commit(lambda: product_vectors_recompute(product_ids=set(product_ids)))
+
+
 def connect() -> None:
     product_images_added.connect(
         queue_embedding_of_new_images, weak=False, dispatch_uid="retrieval-embed-new-images"
+    )
+    product_images_removed.connect(
+        recompute_vectors_after_removal, weak=False, dispatch_uid="retrieval-vectors-after-removal"
     )
     catalog_visibility_changed.connect(
         refresh_lexicon_after_visibility_change,

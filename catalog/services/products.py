@@ -17,6 +17,7 @@ from catalog.feeds.items import ParsedItem
 from catalog.models import Category, Merchant, Product, ProductImage
 from catalog.services.images import product_image_admit, product_image_create
 from catalog.services.merchants import category_get_or_create
+from catalog.signals import product_images_removed
 
 ImageReader = Callable[[str], bytes]  # an image source (URL or path) to its bytes
 
@@ -148,6 +149,8 @@ def _images_replace(product: Product, sources: list[str], admitted: dict) -> Non
         )
     for image in unnamed.values():
         image.delete()
+    if unnamed:
+        product_images_removed.send(sender=ProductImage, product_ids={product.pk})
 
 
 def product_upsert(

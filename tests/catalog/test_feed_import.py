@@ -299,3 +299,24 @@ def test_private_addresses_are_refused_unless_allowed(tmp_path, image_server):
     assert "2 with errors" in out and not Product.objects.exists()
     assert "row 1, image_link: 127.0.0.1 is a private, loopback or link-local address" in err
     assert "row 2, image_link: 169.254.169.254 is a private, loopback or link-local" in err
+
+
+@pytest.mark.django_db(transaction=True)  # vectors are made and recomputed on commit
+def test_an_image_the_feed_drops_leaves_the_products_vector(tmp_path, run_jobs):
+    import numpy as np
+
+    from retrieval.models import ProductEmbedding
+
+    row = shop_rows(1, images_each=2)[0]
+    import_feed(write_csv(tmp_path / "feed.csv", [row]))
+    run_jobs()
+    product = Product.objects.get()
+    assert ImageEmbedding.objects.filter(image__product=product).count() == 2
+
+    import_feed(write_csv(tmp_path / "feed.csv", [row | {"additional_image_link": ""}]))
+
+    kept = ImageEmbedding.objects.get(image__product=product)
+    assert kept.image.source == row["image_link"]
+    vector = np.asarray(ProductEmbedding.objects.get(product=product).vector, dtype=np.float32)
+    expected = np.asarray(kept.vector, dtype=np.float32)
+    assert np.allclose(vector, expected / np.linalg.norm(expected), atol=2e-3)

@@ -1,0 +1,257 @@
+"""Feed import benchmark: a Merchant Center feed in, products searchable; the `bench` profile.
+
+  ./fidelis bench import [--sizes 1000 10000 100000] [--window 1000] [--updates 10000]
+
+On a throw-away database, with a real worker process embedding beside the import:
+1. images unique by content, made from the shared photos with small edits (a crop of a few
+   pixels, a brightness step, JPEG at 90), written beside the feed;
+2. the feed imported in windows of `--window` products up to each catalog size: a window is
+   timed from its first row to its last product embedded by the worker (parse, read, guard,
+   store, embed: end to end), and the rate at a size is its last window's;
+3. where the time goes per product, from one more window at the largest size, run in this
+   process with each stage timed (decode, hashes and keypoints, guard lookups, keypoint index
+   inserts, the rest of the write and its commit, the embedding);
+4. `--updates` price and stock changes through the bulk API (1,000 items per request, in
+   this process: Django's test client, no HTTP), items per second.
+Prints a table and writes bench/results/import.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from pathlib import Path
+
+from common import DATASET, RESULTS, ROOT, log_tail, print_table, run_benchmark
+from PIL import Image, ImageEnhance
+from tqdm import tqdm
+
+COLUMNS = ["id", "title", "price", "quantity", "brand", "color", "size", "image_link"]
+COLOURS = ["Black", "White", "Navy", "Olive", "Sand", "Grey", "Rust"]
+
+
+def unique_photo(source: Path, n: int, out: Path) -> None:
+    """Product n's own image: the photo, cropped by a few pixels and a brightness step."""
+    with Image.open(source) as image:
+        image = image.convert("RGB")
+        left, top = n % 5, (n // 5) % 5
+        image = image.crop((left, top, image.width - (n // 25) % 5, image.height))
+        image = ImageEnhance.Brightness(image).enhance(1 + ((n // 125) % 9 - 4) / 100)
+        image.save(out, "JPEG", quality=90)
+
+
+def feed_rows(photos: list[Path], start: int, stop: int, folder: Path) -> list[dict]:
+    rows = []
+    for n in range(start, stop):
+        name = f"p{n:07d}.jpg"
+        if not (folder / name).exists():
+            unique_photo(photos[n % len(photos)], n, folder / name)
+        colour = COLOURS[n % len(COLOURS)]
+        rows.append(
+            {
+                "id": f"B-{n:07d}",
+                "title": f"{colour} {photos[n % len(photos)].parent.name} {n}",
+                "price": f"{10 + n % 90}.90 EUR",
+                "quantity": str(n % 13),
+                "brand": f"Brand {n % 40}",
+                "color": colour,
+                "size": ["S", "M", "L"][n % 3],
+                "image_link": name,
+            }
+        )
+    return rows
+
+
+def feed_bytes(rows: list[dict]) -> io.BytesIO:
+    text = io.StringIO()
+    writer = csv.DictWriter(text, COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return io.BytesIO(text.getvalue().encode())
+
+
+def import_window(merchant, rows: list[dict], folder: Path) -> dict:
+    from catalog.services import feed_import
+
+    report = feed_import(merchant=merchant, stream=feed_bytes(rows), name="feed.csv", base=folder)
+    if report.errors:
+        raise RuntimeError(f"the benchmark feed had errors: {report.errors[:3]}")
+    return report.as_dict()
+
+
+def wait_embedded(total: int, worker, log: Path, timeout: float = 3600) -> None:
+    from retrieval.models import ImageEmbedding
+
+    deadline = time.monotonic() + timeout
+    while ImageEmbedding.objects.count() < total:
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the worker stopped or fell behind\n{log_tail(log)}")
+        time.sleep(0.2)
+
+
+@contextmanager
+def stage_timers():
+    """Time each stage of an import by wrapping the functions that do it."""
+    import catalog.fingerprints
+    import catalog.guard
+    import catalog.guard.registry
+    import catalog.services.images as images
+
+    spent: dict[str, float] = defaultdict(float)
+    patched = [
+        (images, "inspect_image", "decode"),
+        (catalog.fingerprints, "query_print", "hashes and keypoints"),
+        (catalog.guard, "nearest_by_pdq", "guard lookups"),
+        (catalog.guard, "local_feature_candidates", "guard lookups"),
+        (catalog.guard, "local_feature_match", "guard lookups"),
+        (images, "_keypoints_store", "keypoint index inserts"),
+    ]
+    originals = []
+    for module, name, stage in patched:
+        original = getattr(module, name)
+        originals.append((module, name, original))
+
+        def timed(*args, _original=original, _stage=stage, **kwargs):
+            started = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent[_stage] += time.perf_counter() - started
+
+        setattr(module, name, timed)
+    try:
+        yield spent
+    finally:
+        for module, name, original in originals:
+            setattr(module, name, original)
+
+
+def breakdown(merchant, rows: list[dict], folder: Path) -> dict:
+    """ms per product of each stage, one window in this process (no worker running)."""
+    from retrieval.indexing import embed_pending_images
+
+    with stage_timers() as spent:
+        started = time.perf_counter()
+        import_window(merchant, rows, folder)
+        total = time.perf_counter() - started
+    started = time.perf_counter()
+    embed_pending_images()
+    spent["embedding (batches of 32)"] = time.perf_counter() - started
+    stages = {stage: seconds * 1000 / len(rows) for stage, seconds in spent.items()}
+    measured = sum(v for k, v in stages.items() if not k.startswith("embedding"))
+    stages["rows, files and commits (the rest)"] = total * 1000 / len(rows) - measured
+    return {stage: round(ms, 2) for stage, ms in stages.items()}
+
+
+def bulk_updates(merchant, count: int) -> float:
+    """Price and stock changes through the bulk API, 1,000 per request: items per second."""
+    from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    from catalog.models import Product
+    from catalog.product_apis import BULK_MAX_ITEMS
+    from catalog.services import merchant_add_user
+
+    user = get_user_model().objects.create_user("bench-api")
+    merchant_add_user(merchant=merchant, user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {AuthToken.objects.create(user=user)[1]}")
+    skus = list(Product.objects.filter(merchant=merchant).values_list("sku", flat=True))
+    random.seed(0)
+    items = [
+        {"id": random.choice(skus), "price": f"{random.randint(5, 99)}.50 EUR"}
+        if i % 2
+        else {"id": random.choice(skus), "quantity": random.randint(0, 20)}
+        for i in range(count)
+    ]
+    started = time.perf_counter()
+    for start in tqdm(range(0, count, BULK_MAX_ITEMS), desc="bulk updates", unit="request"):
+        batch = list({item["id"]: item for item in items[start : start + BULK_MAX_ITEMS]}.values())
+        answer = client.post("/api/v1/merchant/products/bulk/", {"items": batch}, format="json")
+        if answer.status_code != 200 or answer.json()["failed"]:
+            raise RuntimeError(f"bulk update refused: {answer.content[:500]}")
+    return count / (time.perf_counter() - started)
+
+
+def run(args) -> dict:
+    from catalog.services import merchant_create
+
+    sources = sorted(DATASET.glob("*/*/*.jpg"))
+    folder = Path(tempfile.mkdtemp(prefix="fidelis-bench-feed."))
+    merchant = merchant_create(name="Bench Shop", slug="bench-shop")
+    results: dict = {"profile": "bench", "window": args.window, "import_products_per_s": {}}
+    done = 0
+
+    log = RESULTS / "import-worker.log"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        worker = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "procrastinate", "worker"],
+            env=os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for size in sorted(args.sizes):
+            with tqdm(total=size, initial=done, desc=f"import to {size:,}", unit="product") as bar:
+                while done < size:
+                    stop = min(size, done + args.window)
+                    rows = feed_rows(sources, done, stop, folder)  # images made before timing
+                    started = time.perf_counter()
+                    import_window(merchant, rows, folder)
+                    wait_embedded(stop, worker, log)
+                    rate = (stop - done) / (time.perf_counter() - started)
+                    bar.update(stop - done)
+                    done = stop
+            results["import_products_per_s"][str(size)] = round(rate, 1)
+            results["products"] = done
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    # Where the time goes: one more window, in this process, at the largest size.
+    rows = feed_rows(sources, done, done + args.window, folder)
+    results["ms_per_product"] = breakdown(merchant, rows, folder)
+    results["update_items_per_s"] = round(bulk_updates(merchant, args.updates), 1)
+    first, last = (
+        results["import_products_per_s"][str(s)] for s in (min(args.sizes), max(args.sizes))
+    )
+    results["rate_at_largest_vs_smallest"] = round(last / first, 3)
+    rows = [
+        (f"import end to end at {int(size):,}, products/s", f"{rate}", ">= 40")
+        for size, rate in results["import_products_per_s"].items()
+    ]
+    rows.append(
+        ("rate at largest / smallest size", f"{results['rate_at_largest_vs_smallest']}", ">= 0.8")
+    )
+    rows.append(
+        ("bulk API price/stock updates, items/s", f"{results['update_items_per_s']}", ">= 1000")
+    )
+    rows += [
+        (f"  ms per product: {stage}", f"{ms}", "")
+        for stage, ms in results["ms_per_product"].items()
+    ]
+    print_table(f"Feed import (bench profile, window {args.window}, 2 cores)", rows)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    parser.add_argument("--window", type=int, default=1000)
+    parser.add_argument("--updates", type=int, default=10_000)
+    args = parser.parse_args()
+    run_benchmark("import", run, args)
+
+
+if __name__ == "__main__":
+    main()
