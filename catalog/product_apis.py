@@ -211,6 +211,7 @@ class MerchantProductListApi(MerchantApiView):
             400: ERROR_RESPONSE,
         },
         summary="Your products, by SKU",
+        operation_id="v1_merchant_products_list",
     )
     def get(self, request):
         products = Product.objects.for_merchant(self.merchant).exclude(sku="").order_by("sku")
