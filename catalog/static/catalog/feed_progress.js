@@ -1,5 +1,6 @@
 // The feed import page: follow the import's progress until it is done (no page reloads).
-(function () {
+// The admin loads its media scripts in the head: start once the page is parsed.
+document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   const box = document.querySelector(".feed-progress[data-progress-url]");
   if (!box) return;
@@ -25,4 +26,4 @@
     if (polls < 3600) window.setTimeout(poll, 1000);
   }
   if (!box.dataset.done) poll();
-})();
+});
