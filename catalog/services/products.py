@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -231,14 +231,30 @@ def product_sale_price_error(product: Product | None, fields: dict) -> RowError 
 
 # What a price or stock update changes: plain columns that search reads as they are, so
 # nothing is fetched, checked by the guard or embedded again.
-FAST_FIELDS = {"price", "currency", "sale_price", "stock_quantity", "availability"}
+FAST_COLUMNS = ["price", "currency", "sale_price", "stock_quantity", "availability"]
+FAST_FIELDS = frozenset(FAST_COLUMNS)
+
+
+# One statement for the whole batch: Django's bulk_update builds a CASE per field and row, and
+# spent 6.0 of 6.5 s of a 1,000-item request resolving those expressions (cProfile).
+_FAST_UPDATE_SQL = """
+UPDATE catalog_product AS p
+SET price = u.price, currency = u.currency, sale_price = u.sale_price,
+    stock_quantity = u.stock_quantity, availability = u.availability, updated_at = %s
+FROM unnest(%s::bigint[], %s::numeric[], %s::text[], %s::numeric[], %s::int[], %s::text[])
+    AS u(id, price, currency, sale_price, stock_quantity, availability)
+WHERE p.id = u.id
+"""
 
 
 def products_fast_update(*, products: list[Product]) -> None:
-    """Write the price and stock fields of `products` (already set on them) in one statement
-    per 500 rows: what makes 1,000 updates a second possible."""
+    """Write the price and stock fields of `products` (already set on them) in one statement:
+    what makes 1,000 updates a second possible. The database's constraints still hold each
+    row (a sale price above the price is refused, and the whole batch with it)."""
     now = timezone.now()
+    columns = [[p.pk for p in products]]
+    columns += [[getattr(p, name) for p in products] for name in FAST_COLUMNS]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_FAST_UPDATE_SQL, [now, *columns])
     for product in products:
         product.updated_at = now
-    with transaction.atomic():
-        Product.objects.bulk_update(products, [*sorted(FAST_FIELDS), "updated_at"], batch_size=500)
