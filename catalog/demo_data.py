@@ -6,6 +6,8 @@ import hashlib
 from decimal import Decimal
 from pathlib import Path
 
+from catalog.feeds.reading import KNOWN_COLUMNS
+
 COLOURS = ["Black", "White", "Navy", "Olive", "Burgundy", "Sand", "Grey", "Forest", "Rust", "Sky"]
 STYLES = ["Classic", "Relaxed", "Slim", "Everyday", "Vintage", "Urban", "Soft", "Summer", "Studio"]
 NOUNS = {
@@ -76,25 +78,8 @@ SHOE_SIZES = [str(n) for n in range(37, 46)]
 # one item, as shops list variants.
 VARIANT_EVERY = 8
 DEMO_LINK = "https://demo-outfitters.example/products/"
-FEED_COLUMNS = [
-    "id",
-    "title",
-    "description",
-    "link",
-    "image_link",
-    "price",
-    "sale_price",
-    "availability",
-    "quantity",
-    "brand",
-    "color",
-    "size",
-    "material",
-    "gtin",
-    "condition",
-    "item_group_id",
-    "product_type",
-]
+# Every Merchant Center column the reader knows but additional images (one photo a product).
+FEED_COLUMNS = [column for column in KNOWN_COLUMNS if column != "additional_image_link"]
 
 
 def _gtin13(digest: bytes) -> str:
