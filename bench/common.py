@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -111,6 +112,19 @@ def machine_rows(record: dict) -> list[tuple[str, str, str]]:
 def log_tail(path: Path, chars: int = 3000) -> str:
     text = path.read_text(errors="replace") if path.exists() else "(no log)"
     return f"--- last lines of {path} ---\n{text[-chars:]}"
+
+
+def start_worker(log_path: Path) -> subprocess.Popen:
+    """A real procrastinate worker process on the benchmark's database, logging to `log_path`;
+    the caller stops it."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "procrastinate", "worker"],
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def photos(split: str, count: int) -> list[Path]:

@@ -21,17 +21,14 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import random
-import subprocess
-import sys
 import tempfile
 import time
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
-from common import DATASET, RESULTS, ROOT, log_tail, print_table, run_benchmark
+from common import DATASET, RESULTS, log_tail, print_table, run_benchmark, start_worker
 from PIL import Image, ImageEnhance
 from tqdm import tqdm
 
@@ -194,14 +191,7 @@ def run(args) -> dict:
     done = 0
 
     log = RESULTS / "import-worker.log"
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "procrastinate", "worker"],
-            env=os.environ.copy(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    worker = start_worker(log)
     try:
         # Not timed: the worker loads its encoder (and measures its formats on a new machine).
         rows = feed_rows(sources, 0, WARM_UP, folder)

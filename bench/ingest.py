@@ -17,14 +17,10 @@ Prints a table and writes bench/results/ingest.json, with the CPU and the format
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import time
 
 from common import (
     RESULTS,
-    ROOT,
     log_tail,
     machine_record,
     machine_rows,
@@ -33,6 +29,7 @@ from common import (
     photos,
     print_table,
     run_benchmark,
+    start_worker,
 )
 
 
@@ -164,15 +161,8 @@ def measure_freshness(*, merchant, files) -> tuple[list[float], int]:
     from catalog.services import product_create_with_image
     from retrieval.models import ImageEmbedding
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     log_path = RESULTS / "ingest-worker.log"
-    with log_path.open("wb") as log:
-        worker = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "procrastinate", "worker"],
-            env=os.environ.copy(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    worker = start_worker(log_path)
     try:
         samples = []
         for i, path in enumerate(files):
