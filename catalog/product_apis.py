@@ -6,7 +6,6 @@ Every call is scoped to the caller's merchant: another shop's SKU is simply not 
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
@@ -20,8 +19,9 @@ from catalog.feeds.items import item_parse
 from catalog.feeds.reading import KNOWN_COLUMNS, REQUIRED_COLUMNS
 from catalog.models import Product, ProductImage
 from catalog.permissions import MerchantApiView
+from catalog.selectors import products_with_images
 from catalog.services import Upsert, product_upsert
-from catalog.services.products import FAST_FIELDS, product_sale_price_error, products_fast_update
+from catalog.services.products import product_fast_change, products_fast_update
 from catalog.signals import catalog_visibility_changed
 from config.api_errors import ERROR_RESPONSE
 from config.exception_handlers import IMAGE_ERROR_STATUS
@@ -131,12 +131,6 @@ class MerchantProductOutput(serializers.Serializer):
         }
 
 
-def _with_images(queryset):
-    return queryset.prefetch_related(
-        Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
-    )
-
-
 def _refused(errors: list[RowError]) -> exceptions.ValidationError:
     fields: dict[str, list] = {}
     for error in errors:
@@ -151,36 +145,22 @@ def _refused(errors: list[RowError]) -> exceptions.ValidationError:
     return refusal
 
 
+def _unknown_attributes(values: dict) -> str | None:
+    unknown = sorted(set(values) - set(KNOWN_COLUMNS))
+    if not unknown:
+        return None
+    return f"Unknown attribute(s): {', '.join(unknown)}. Known: {', '.join(KNOWN_COLUMNS)}."
+
+
 def _item_values(data) -> dict:
     if not isinstance(data, dict):
         raise exceptions.ValidationError(
             {"detail": ErrorDetail("Send one JSON object of attributes.", "not_an_object")}
         )
-    unknown = sorted(set(data) - set(KNOWN_COLUMNS))
+    unknown = _unknown_attributes(data)
     if unknown:
-        raise exceptions.ValidationError(
-            {
-                "detail": ErrorDetail(
-                    f"Unknown attribute(s): {', '.join(unknown)}. "
-                    f"Known: {', '.join(KNOWN_COLUMNS)}.",
-                    "unknown_attribute",
-                )
-            }
-        )
+        raise exceptions.ValidationError({"detail": ErrorDetail(unknown, "unknown_attribute")})
     return dict(data)
-
-
-def _upsert(merchant, values: dict, *, existing: Product | None, item=None) -> Upsert:
-    """One item, created or changed (or refused with its errors): a new SKU needs the
-    required attributes, a known one changes what the item sends."""
-    item = item or item_parse(values, partial=existing is not None)
-    if existing is None and not item.errors:
-        missing = [c for c in REQUIRED_COLUMNS if c not in values or values[c] in ("", None)]
-        item.errors += [
-            RowError(0, name, f"{name} is required for a new product.", "required")
-            for name in missing
-        ]
-    return product_upsert(merchant=merchant, item=item, existing=existing)
 
 
 class Conflict(exceptions.APIException):
@@ -223,7 +203,7 @@ class MerchantProductListApi(MerchantApiView):
             message = "page must be a whole number from 1."
             raise exceptions.ValidationError({"page": ErrorDetail(message, "invalid_page")})
         start = (int(page) - 1) * PAGE_SIZE
-        rows = list(_with_images(products)[start : start + PAGE_SIZE + 1])
+        rows = list(products_with_images(products)[start : start + PAGE_SIZE + 1])
         return Response(
             {
                 "results": MerchantProductOutput(rows[:PAGE_SIZE], many=True).data,
@@ -249,14 +229,17 @@ class MerchantProductListApi(MerchantApiView):
             raise Conflict(
                 f"You already have a product {sku}: PUT or PATCH it, or use the bulk upsert."
             )
-        outcome = _upsert(self.merchant, values, existing=None)
+        # A new product: id, title and price are required (a full parse).
+        outcome = product_upsert(merchant=self.merchant, item=item_parse(values, partial=False))
         if outcome.action == "failed":
             raise _refused(outcome.errors)
         return Response(_shown(outcome.product), status=status.HTTP_201_CREATED)
 
 
 def _shown(product: Product) -> dict:
-    return MerchantProductOutput(_with_images(Product.objects.filter(pk=product.pk)).get()).data
+    return MerchantProductOutput(
+        products_with_images(Product.objects.filter(pk=product.pk)).get()
+    ).data
 
 
 SKU_PARAMETER = OpenApiParameter(
@@ -268,7 +251,9 @@ class MerchantProductApi(MerchantApiView):
     parser_classes = [JSONParser]
 
     def _product(self, sku: str) -> Product:
-        return get_object_or_404(_with_images(Product.objects.for_merchant(self.merchant)), sku=sku)
+        return get_object_or_404(
+            products_with_images(Product.objects.for_merchant(self.merchant)), sku=sku
+        )
 
     @extend_schema(
         parameters=[SKU_PARAMETER],
@@ -403,14 +388,16 @@ class MerchantProductBulkApi(MerchantApiView):
         skus = [str(item.get("id", "")).strip() for item in items if isinstance(item, dict)]
         existing = {
             p.sku: p
-            for p in _with_images(Product.objects.for_merchant(self.merchant).filter(sku__in=skus))
+            for p in products_with_images(
+                Product.objects.for_merchant(self.merchant).filter(sku__in=skus)
+            )
         }
         results, fast, seen = [], [], set()
         for values in items:
             sku, outcome = self._one(values, existing, seen, fast)
             results.append((sku, outcome))
         if fast:
-            products_fast_update(products=[product for product, _ in fast])
+            products_fast_update(products=fast)
         visible_change = any(o.action in ("created", "updated") for _, o in results)
         if visible_change:
             catalog_visibility_changed.send(sender=Product)
@@ -430,37 +417,24 @@ class MerchantProductBulkApi(MerchantApiView):
             )
             return "", Upsert("", "failed", errors=[error])
         sku = str(values.get("id", "")).strip()
-        unknown = sorted(set(values) - set(KNOWN_COLUMNS))
+        unknown = _unknown_attributes(values)
         if unknown:
-            message = f"Unknown attribute(s): {', '.join(unknown)}."
             return sku, Upsert(
-                sku, "failed", errors=[RowError(0, "", message, "unknown_attribute")]
+                sku, "failed", errors=[RowError(0, "", unknown, "unknown_attribute")]
             )
         if sku in seen:
             message = f"id {sku} appears twice in this request."
             return sku, Upsert(sku, "failed", errors=[RowError(0, "id", message, "duplicate_id")])
         seen.add(sku)
         product = existing.get(sku)
+        # A known SKU changes what the item sends; a new one needs id, title and price.
         item = item_parse(values, partial=product is not None)
-        if (
-            product is not None
-            and not item.errors
-            and item.images is None
-            and set(item.fields) <= FAST_FIELDS
-        ):
-            error = product_sale_price_error(product, item.fields)
-            if error:
-                return sku, Upsert(sku, "failed", product, errors=[error])
-            changed = [
-                name for name, value in item.fields.items() if getattr(product, name) != value
-            ]
-            if not changed:
-                return sku, Upsert(sku, "unchanged", product)
-            for name in changed:
-                setattr(product, name, item.fields[name])
-            fast.append((product, changed))
-            return sku, Upsert(sku, "updated", product, changed)
-        return sku, _upsert(self.merchant, values, existing=product, item=item)
+        outcome = product_fast_change(product=product, item=item) if product else None
+        if outcome is None:
+            return sku, product_upsert(merchant=self.merchant, item=item, existing=product)
+        if outcome.action == "updated":
+            fast.append(product)
+        return sku, outcome
 
 
 def _error(error: RowError) -> dict:

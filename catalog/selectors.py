@@ -85,6 +85,14 @@ IMAGE_SHOWN_COLUMNS = _in_model_order(
 )
 
 
+def products_with_images(products: ProductQuerySet) -> ProductQuerySet:
+    """`products` with every image (passed or not) in order: what an upsert compares and the
+    merchant API shows."""
+    return products.prefetch_related(
+        Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+    )
+
+
 def products_for_display(products: ProductQuerySet) -> ProductQuerySet:
     """`products` with what a product card or page shows: category and `shown_images`."""
     images = product_images_shown().only(*IMAGE_SHOWN_COLUMNS)

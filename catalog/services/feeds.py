@@ -10,14 +10,14 @@ from typing import BinaryIO
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 
 from catalog.feeds.errors import FeedError, RowError
 from catalog.feeds.fetching import image_source_read
 from catalog.feeds.items import item_parse
 from catalog.feeds.reading import feed_rows
-from catalog.models import FeedImport, Merchant, Product, ProductImage
+from catalog.models import FeedImport, Merchant, Product
+from catalog.selectors import products_with_images
 from catalog.services.products import Upsert, product_upsert
 from catalog.signals import catalog_visibility_changed
 
@@ -69,12 +69,8 @@ class FeedReport:
 
 
 def _existing(merchant: Merchant, skus: list[str]) -> dict[str, Product]:
-    products = (
-        Product.objects.filter(merchant=merchant, sku__in=skus)
-        .select_related("category")
-        .prefetch_related(
-            Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
-        )
+    products = products_with_images(
+        Product.objects.filter(merchant=merchant, sku__in=skus).select_related("category")
     )
     return {product.sku: product for product in products}
 
