@@ -24,8 +24,10 @@ urlpatterns = [
         apis.ProductImageUploadApi.as_view(),
         name="api-product-image-upload",
     ),
+    # A SKU may hold "/" (sent as %2F): the path converter keeps it whole. The two routes above
+    # win for the SKUs "bulk" and "<number>/images"; those are changed through the bulk upsert.
     path(
-        "merchant/products/<str:sku>/",
+        "merchant/products/<path:sku>/",
         product_apis.MerchantProductApi.as_view(),
         name="api-merchant-product",
     ),

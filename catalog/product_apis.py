@@ -243,7 +243,10 @@ def _shown(product: Product) -> dict:
 
 
 SKU_PARAMETER = OpenApiParameter(
-    "sku", OpenApiTypes.STR, OpenApiParameter.PATH, description="Your SKU (the item's id)."
+    "sku",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description='Your SKU (the item\'s id), percent-encoded: a "/" in it is sent as %2F.',
 )
 
 

@@ -1,6 +1,7 @@
 """The merchant product API: CRUD and bulk upsert by SKU, scoped to the caller's shop."""
 
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from knox.models import AuthToken
@@ -199,3 +200,15 @@ def test_bulk_requests_are_bounded(shops):
 
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "too_many_items"
     assert api.post(f"{PRODUCTS}bulk/", {"items": "all"}, format="json").status_code == 400
+
+
+def test_a_sku_with_a_slash_or_spaces_is_addressable(shops, image_server):
+    _, api = shops[0]
+    sku = "TEE/NAVY M"
+    api.post(PRODUCTS, tee(image_server, sku), format="json")
+    url = f"{PRODUCTS}{quote(sku, safe='')}/"
+
+    assert api.get(url).json()["id"] == sku
+    assert api.patch(url, {"price": "9.90 EUR"}, format="json").json()["price"] == "9.90 EUR"
+    assert api.delete(url).status_code == 204
+    assert not Product.objects.exists()
