@@ -1,6 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from catalog import apis, product_apis
+
+
+class SkuConverter:
+    """A SKU may hold "/" (sent as %2F); one ending in "/images" would read as the image
+    upload route, so those are changed through the bulk upsert instead."""
+
+    regex = r"(?!.*/images/$).+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(SkuConverter, "sku")
 
 urlpatterns = [
     path("merchant/token/", apis.MerchantTokenApi.as_view(), name="api-merchant-token"),
@@ -24,10 +40,9 @@ urlpatterns = [
         apis.ProductImageUploadApi.as_view(),
         name="api-product-image-upload",
     ),
-    # A SKU may hold "/" (sent as %2F): the path converter keeps it whole. The two routes above
-    # win for the SKUs "bulk" and "<number>/images"; those are changed through the bulk upsert.
+    # The bulk route above wins for the SKU "bulk": it is changed through the bulk upsert.
     path(
-        "merchant/products/<path:sku>/",
+        "merchant/products/<sku:sku>/",
         product_apis.MerchantProductApi.as_view(),
         name="api-merchant-product",
     ),

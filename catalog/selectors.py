@@ -6,10 +6,10 @@ import functools
 from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch
 
 from catalog.models import Category, Merchant, Product, ProductImage, ProductQuerySet
+from config.replicas import read_connection
 
 
 def merchant_of_user(user: AbstractBaseUser | AnonymousUser) -> Merchant | None:
@@ -127,7 +127,7 @@ def products_displayed(product_ids: Sequence[int]) -> dict[int, Product]:
         shown_images=shown_images,
     )
     ids = list(product_ids)
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, [ids, ids, *params])
         product_rows = cursor.fetchall()
         cursor.nextset()
@@ -135,7 +135,7 @@ def products_displayed(product_ids: Sequence[int]) -> dict[int, Product]:
     products = {}
     width = len(PRODUCT_SHOWN_COLUMNS)
     for row in product_rows:
-        product = Product.from_db(connection.alias, PRODUCT_SHOWN_COLUMNS, row[:width])
+        product = Product.from_db(cursor.db.alias, PRODUCT_SHOWN_COLUMNS, row[:width])
         slug, name = row[width:]
         category_id = product.category_id
         product.category = (
@@ -144,7 +144,7 @@ def products_displayed(product_ids: Sequence[int]) -> dict[int, Product]:
         product.shown_images = []
         products[product.pk] = product
     for row in image_rows:
-        image = ProductImage.from_db(connection.alias, IMAGE_SHOWN_COLUMNS, row)
+        image = ProductImage.from_db(cursor.db.alias, IMAGE_SHOWN_COLUMNS, row)
         products[image.product_id].shown_images.append(image)
     return products
 

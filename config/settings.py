@@ -15,6 +15,9 @@ Environment variables (all optional):
   FIDELIS_API_BASIC_AUTH  accept HTTP Basic auth on the API (default off)
   FIDELIS_STORAGE         "local" (default) or "s3" (AWS_STORAGE_BUCKET_NAME, AWS_S3_ENDPOINT_URL)
   FIDELIS_MAX_UPLOAD_MB   largest accepted image upload (default 10)
+  DATABASE_REPLICA_URLS   comma-separated postgres://... of streaming replicas for search reads
+  FIDELIS_LOG_FORMAT      "plain" (default) or "json": one JSON object per log line
+  FIDELIS_STATIC_MANIFEST hashed static file names (default on with DEBUG off; needs collectstatic)
 """
 
 import os
@@ -92,6 +95,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files with hashed names and far-future caching, before anything touches a session.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.LimitRequestBodyMiddleware",  # before anything reads the body
     "config.middleware.RejectNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -135,6 +140,18 @@ else:
 # than a whole text search's queries (bench/search.py). Health checks drop broken ones.
 DATABASES["default"].setdefault("CONN_MAX_AGE", int(os.environ.get("FIDELIS_DB_CONN_MAX_AGE", 300)))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Streaming replicas for shopper search reads (config/replicas.py decides which reads).
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
+    DATABASES[f"replica{_number}"] = dj_database_url.parse(_url) | {
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        # A replica that is down answers "refused" at once; one that hangs is given up on.
+        "OPTIONS": {"connect_timeout": 2},
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
+# How long a replica that could not be reached is left out before it is tried again.
+FIDELIS_REPLICA_RETRY_S = float(os.environ.get("FIDELIS_REPLICA_RETRY_S", "10"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Sign-in: lockout after repeated failures (django-axes) ------------------------------------
@@ -191,7 +208,13 @@ else:
 STORAGES = {
     "default": _media_storage,
     "private": _private_storage,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Hashed names (whitenoise caches them forever) once `collectstatic` has run: `./fidelis
+    # serve` runs it. The demo (DEBUG) serves the files as they are.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env_bool("FIDELIS_STATIC_MANIFEST", not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 
 LOGIN_URL = "/admin/login/"
@@ -296,13 +319,29 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+LOG_FORMAT = os.environ.get("FIDELIS_LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"FIDELIS_LOG_FORMAT is {LOG_FORMAT!r}: set it to plain or json.")
+LOG_FORMATTERS = {
+    "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    # One JSON object per line for a log collector (python-json-logger).
+    "json": {
+        "()": "pythonjsonlogger.json.JsonFormatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+    },
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {LOG_FORMAT: LOG_FORMATTERS[LOG_FORMAT]},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "fidelis": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "procrastinate": {"handlers": ["console"], "level": "WARNING"},
+        "django": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # Server errors (and 503s) are logged; each 4xx is the client's, and would flood it.
+        "django.request": {"level": "ERROR"},
+        "procrastinate": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

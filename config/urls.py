@@ -3,8 +3,11 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from catalog.media import product_image_file
+from config import health
 
 urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("retrieval.api_urls")),
     path("api/v1/", include("catalog.api_urls")),
@@ -17,3 +20,5 @@ urlpatterns = [
     re_path(r"^media/(?P<path>.+)$", product_image_file, name="media"),
     path("", include("retrieval.urls")),
 ]
+
+handler500 = "config.errors.server_error"

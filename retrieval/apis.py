@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 from catalog.images import read_upload, single_upload
 from catalog.models import Availability
 from catalog.selectors import products_for_storefront
+from config.replicas import replica_reads
 from config.throttles import PhotoSearchThrottle, SearchThrottle
 from retrieval.params import FilterParams, TextSearchParams, parse, reject_unexpected
 from retrieval.search import (
@@ -133,6 +135,7 @@ def _search_response(search, params: FilterParams, **inputs) -> Response:
     return Response(SearchPageOutput(page).data)
 
 
+@method_decorator(replica_reads, name="dispatch")
 class TextSearchApi(APIView):
     throttle_classes = [SearchThrottle]
 
@@ -146,6 +149,7 @@ class TextSearchApi(APIView):
         return _search_response(products_search_text, params, query=params.validated_data["q"])
 
 
+@method_decorator(replica_reads, name="dispatch")
 class PhotoSearchApi(APIView):
     parser_classes = [MultiPartParser]
     throttle_classes = [PhotoSearchThrottle]
@@ -168,6 +172,7 @@ class PhotoSearchApi(APIView):
         return _search_response(products_search_photo, params, image_data=data)
 
 
+@method_decorator(replica_reads, name="dispatch")
 class SimilarProductsApi(APIView):
     throttle_classes = [SearchThrottle]
 
@@ -177,6 +182,7 @@ class SimilarProductsApi(APIView):
         return _search_response(products_similar, params, product_id=pk)
 
 
+@method_decorator(replica_reads, name="dispatch")
 class ProductListApi(APIView):
     throttle_classes = [SearchThrottle]
 
@@ -211,6 +217,7 @@ class ProductListApi(APIView):
         )
 
 
+@method_decorator(replica_reads, name="dispatch")
 class ProductDetailApi(APIView):
     throttle_classes = [SearchThrottle]
 

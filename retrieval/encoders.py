@@ -196,6 +196,11 @@ def get_encoder() -> ClipEncoder:
         return _build_encoder()
 
 
+def encoder_loaded() -> bool:
+    """Whether this process has built its encoder (the readiness probe asks)."""
+    return _build_encoder.cache_info().currsize > 0
+
+
 @functools.cache
 def _build_encoder() -> ClipEncoder:
     spec = spec_from_settings()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.db import connection
+from config.replicas import read_connection
 
 # (label, low inclusive, high exclusive); None = open-ended.
 PRICE_BANDS: list[tuple[str, Decimal | None, Decimal | None]] = [
@@ -44,7 +44,7 @@ def _facets_sql() -> tuple[str, list[Decimal]]:
 def facet_counts(product_ids: Sequence[int]) -> dict:
     """Category and price-band counts of `product_ids`, in one grouped query."""
     sql, band_params = _facets_sql()
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, [*band_params, list(product_ids)])
         rows = cursor.fetchall()
     categories = sorted((row for row in rows if row[0] is not None), key=lambda r: (-r[2], r[0]))

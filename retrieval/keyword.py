@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
+from config.replicas import read_connection
 from retrieval.filters import SearchFilters
 
 # Keyword matches kept per query (ranked by ts_rank), twice the vector half's candidates.
@@ -71,7 +72,7 @@ def correct_spelling(query: str) -> list[str]:
             looked_up.append((i, compact, budget))
     if not looked_up:
         return words
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(
             _SPELLING_SQL,
             {
@@ -117,7 +118,7 @@ def keyword_ranking(query: str, filters: SearchFilters) -> list[int]:
             break
         sql = _MATCHES_SQL.format(any=any_word, products=products, condition=condition)
         params = [*any_params, categories, *product_params, *condition_params, KEYWORD_SCAN_LIMIT]
-        with connection.cursor() as cursor:
+        with read_connection().cursor() as cursor:
             cursor.execute(sql, params)
             rows = sorted(cursor.fetchall(), key=lambda row: (-row[1], row[0]))
         seen = set(ranked)
@@ -132,12 +133,12 @@ def _tsquery(words: list[str], operator: str) -> tuple[str, list[str]]:
 
 
 def _ids(sql: str, params: list) -> list[int]:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
 
 
 def lexicon_refresh() -> None:
     """Rebuild the vocabulary used for typo correction (after imports and indexing)."""
-    with connection.cursor() as cursor:
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY retrieval_search_lexicon")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from django.db import connection
 
 from catalog.selectors import product_images_shown_sql
+from config.replicas import read_connection
 from retrieval.encoders import ClipEncoder
 from retrieval.filters import SearchFilters
 from retrieval.models import ProductEmbedding
@@ -84,7 +84,7 @@ def image_vector_ranking(
 
 
 def _fetch(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

@@ -10,6 +10,7 @@ from rest_framework.exceptions import APIException
 
 from catalog.images import read_upload, single_upload
 from catalog.selectors import products_for_storefront
+from config.replicas import replica_reads
 from retrieval.filters import SearchFilters
 from retrieval.params import FilterParams, TextSearchParams, parse
 from retrieval.search import (
@@ -50,6 +51,7 @@ def _render_results(request, *, mode: str, run, query: str = ""):
     return render(request, "storefront/search.html", context)
 
 
+@replica_reads
 @require_GET
 def search_text(request):
     def run():
@@ -66,6 +68,7 @@ def search_text(request):
     return _render_results(request, mode="text", run=run, query=request.GET.get("q", "").strip())
 
 
+@replica_reads
 @require_POST
 def search_photo(request):
     def run():
@@ -77,6 +80,7 @@ def search_photo(request):
     return _render_results(request, mode="photo", run=run)
 
 
+@replica_reads
 @require_GET
 def product_detail(request, pk: int, slug: str):
     product = products_for_storefront().filter(pk=pk).first()

@@ -10,5 +10,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-" + secrets.token_urlsafe(40))
 os.environ.setdefault("FIDELIS_HTTPS", "0")
 # Image URLs in feeds and the API: a test (or the API fuzzing) fetches from loopback only.
 os.environ.setdefault("FIDELIS_FEED_LOOPBACK_ONLY", "1")
+# Static files as they are: only the serving test runs collectstatic (for hashed names).
+os.environ.setdefault("FIDELIS_STATIC_MANIFEST", "0")
 
 from config.settings import *  # noqa: F403

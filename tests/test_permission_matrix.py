@@ -32,6 +32,7 @@ from catalog.services import (
 from creation.boards import board_concept_add, board_create
 from creation.models import Board, CreateJob
 from creation.services import CreateRequest, create_job_run, create_job_submit
+from retrieval.encoders import get_encoder
 from tests.conftest import dataset_photos
 from tests.factories import UserFactory, merchant_user
 
@@ -49,6 +50,8 @@ ALLOWED = (None,) * 6
 POLICIES = {
     "public": ((200, 200, 200, 200, 200, 200), ALLOWED),
     "post_only": ((405, 405, 405, 405, 405, 405), ALLOWED),
+    # The load balancer's probes: GET only, the same answer for everyone.
+    "probe": ((200, 200, 200, 200, 200, 200), (405, 405, 405, 405, 405, 405)),
     "merchant": ((403, 403, 200, 200, 403, 403), (403, 403, None, None, 403, 403)),
     "merchant_object": ((403, 403, 200, 404, 403, 403), (403, 403, None, 404, 403, 403)),
     "merchant_post_only": ((403, 403, 405, 405, 403, 403), (403, 403, None, None, 403, 403)),
@@ -97,6 +100,8 @@ POLICIES = {
 # are keyed by their pattern.
 ROUTES = {
     # storefront and shopper API
+    "healthz": ("probe", None),
+    "readyz": ("probe", None),
     "storefront:home": ("public", None),
     "storefront:search": ("public", "text_query"),
     "storefront:search-photo": ("post_only", None),
@@ -266,6 +271,7 @@ def test_every_route_of_the_url_conf_is_in_the_matrix():
 @pytest.fixture
 def world(tmp_path, settings):
     """Merchant A's objects of every kind, merchant B, and a signed-in client per role."""
+    get_encoder()  # loaded, so /readyz answers "ready"
     shop_a = merchant_create(name="Shop A", slug="shop-a")
     shop_b = merchant_create(name="Shop B", slug="shop-b")
     first, second = dataset_photos(2)

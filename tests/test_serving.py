@@ -1,0 +1,130 @@
+"""The production server as `./fidelis serve` runs it: gunicorn with config/gunicorn.py, hashed
+static files from whitenoise, the health probes, JSON logs, a graceful stop; and what shoppers
+get while the database or a replica is unreachable. Real processes on loopback, stopped by pid.
+"""
+
+import json
+import re
+import signal
+import time
+
+import pytest
+import requests
+
+from catalog.services import product_create_with_image
+from retrieval.indexing import embed_pending_images
+from tests import processes
+from tests.conftest import dataset_photos
+from tests.factories import MerchantFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def shown_product(title: str) -> None:
+    """A product a shopper can find: its photo admitted and embedded."""
+    product_create_with_image(
+        merchant=MerchantFactory(),
+        data=dataset_photos(1)[0].read_bytes(),
+        title=title,
+        price="30.00",
+    )
+    embed_pending_images()
+
+
+def serve(
+    tmp_path, name: str, *, args: list[str], **env_overrides
+) -> tuple[str, processes.Service]:
+    port = processes.free_port()
+    env = processes.service_env(
+        tmp_path / name, FIDELIS_BIND=f"{processes.LOOPBACK}:{port}", **env_overrides
+    )
+    env |= {"FIDELIS_WEB_WORKERS": "1", "FIDELIS_WEB_THREADS": "2"}
+    service = processes.start(name, args, env=env, log_dir=tmp_path / "logs")
+    return f"http://{processes.LOOPBACK}:{port}", service
+
+
+def test_serve_runs_gunicorn_with_hashed_static_files_probes_and_json_logs(tmp_path):
+    shown_product("Linen shirt")
+    base, web = serve(
+        tmp_path,
+        "web",
+        args=["manage.py", "serve"],
+        FIDELIS_STATIC_MANIFEST="1",
+        FIDELIS_LOG_FORMAT="json",
+    )
+    try:
+        processes.wait_until_serving(web, f"{base}/readyz", timeout=120)
+        ready = requests.get(f"{base}/readyz", timeout=10).json()
+        assert ready == {
+            "status": "ready",
+            "checks": {"database": "ok", "queue": "ok", "encoder": "ok"},
+        }
+        assert requests.get(f"{base}/healthz", timeout=10).json() == {"status": "ok"}
+
+        home = requests.get(f"{base}/", timeout=10)
+        assert home.status_code == 200 and "Linen shirt" in home.text
+        stylesheet = re.search(r'href="(/static/[^"]+\.[0-9a-f]{12}\.css)"', home.text)
+        assert stylesheet, "the page links a stylesheet with a hashed name"
+        css = requests.get(base + stylesheet[1], timeout=10)
+        assert css.status_code == 200 and "immutable" in css.headers["Cache-Control"]
+
+        access = [
+            json.loads(line) for line in web.log.read_text().splitlines() if '"request"' in line
+        ]
+        expected = {"method": "GET", "path": "/", "status": 200}.items()
+        assert any(expected <= line.items() for line in access), web.tail()
+        assert all("remote" not in line and "h" not in line for line in access)
+    finally:
+        started = time.monotonic()
+        web.process.send_signal(signal.SIGTERM)  # the master: a graceful stop
+        web.process.wait(40)
+        assert time.monotonic() - started < 35 and web.process.returncode == 0, web.tail()
+        web.stop()
+
+
+def test_an_unreachable_database_gives_503_with_retry_after_never_500(tmp_path):
+    closed_port = processes.free_port()  # nothing listens there
+    unreachable = f"postgres://fidelis@{processes.LOOPBACK}:{closed_port}/fidelis"
+    base, web = serve(
+        tmp_path,
+        "web",
+        args=["-m", "gunicorn", "--config", "python:config.gunicorn"],
+        DATABASE_URL=unreachable,
+    )
+    try:
+        processes.wait_until_serving(web, f"{base}/healthz", timeout=120)
+        ready = requests.get(f"{base}/readyz", timeout=10)
+        assert ready.status_code == 503 and ready.json()["checks"]["database"].startswith(
+            "unreachable"
+        )
+        page = requests.get(f"{base}/search/", params={"q": "shirt"}, timeout=10)
+        api = requests.get(f"{base}/api/v1/search/", params={"q": "shirt"}, timeout=10)
+        for answer in (page, api):
+            assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+            assert "try again in 5 seconds" in answer.text
+        assert api.json()["error"]["code"] == "database_unavailable"
+    finally:
+        web.stop()
+
+
+def test_searches_fall_back_to_the_primary_when_a_replica_is_down(tmp_path):
+    shown_product("Wool scarf")
+    closed_port = processes.free_port()
+    down = f"postgres://fidelis@{processes.LOOPBACK}:{closed_port}/fidelis"
+    base, web = serve(
+        tmp_path,
+        "web",
+        args=["-m", "gunicorn", "--config", "python:config.gunicorn"],
+        DATABASE_REPLICA_URLS=down,
+    )
+    try:
+        processes.wait_until_serving(web, f"{base}/healthz", timeout=120)
+        for _ in range(3):
+            found = requests.get(f"{base}/api/v1/search/", params={"q": "scarf"}, timeout=10)
+            assert found.status_code == 200, web.tail()
+            assert [hit["product"]["title"] for hit in found.json()["results"]][:1] == [
+                "Wool scarf"
+            ]
+        assert "Replica replica1 is unreachable" in web.log.read_text()
+    finally:
+        web.stop()
