@@ -82,15 +82,16 @@ def test_serve_runs_gunicorn_with_hashed_static_files_probes_and_json_logs(tmp_p
         web.stop()
 
 
+GUNICORN = ["-m", "gunicorn", "--config", "python:config.gunicorn"]
+
+
+def nobody_listening() -> str:
+    """A database URL on a loopback port where nothing listens."""
+    return f"postgres://fidelis@{processes.LOOPBACK}:{processes.free_port()}/fidelis"
+
+
 def test_an_unreachable_database_gives_503_with_retry_after_never_500(tmp_path):
-    closed_port = processes.free_port()  # nothing listens there
-    unreachable = f"postgres://fidelis@{processes.LOOPBACK}:{closed_port}/fidelis"
-    base, web = serve(
-        tmp_path,
-        "web",
-        args=["-m", "gunicorn", "--config", "python:config.gunicorn"],
-        DATABASE_URL=unreachable,
-    )
+    base, web = serve(tmp_path, "web", args=GUNICORN, DATABASE_URL=nobody_listening())
     try:
         processes.wait_until_serving(web, f"{base}/healthz", timeout=120)
         ready = requests.get(f"{base}/readyz", timeout=10)
@@ -109,14 +110,7 @@ def test_an_unreachable_database_gives_503_with_retry_after_never_500(tmp_path):
 
 def test_searches_fall_back_to_the_primary_when_a_replica_is_down(tmp_path):
     shown_product("Wool scarf")
-    closed_port = processes.free_port()
-    down = f"postgres://fidelis@{processes.LOOPBACK}:{closed_port}/fidelis"
-    base, web = serve(
-        tmp_path,
-        "web",
-        args=["-m", "gunicorn", "--config", "python:config.gunicorn"],
-        DATABASE_REPLICA_URLS=down,
-    )
+    base, web = serve(tmp_path, "web", args=GUNICORN, DATABASE_REPLICA_URLS=nobody_listening())
     try:
         processes.wait_until_serving(web, f"{base}/healthz", timeout=120)
         for _ in range(3):
