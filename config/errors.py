@@ -8,15 +8,12 @@ together runs in one transaction, which the server rolls back when the connectio
 
 from __future__ import annotations
 
-import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 
 from config.middleware import refusal
-
-logger = logging.getLogger("fidelis.errors")
 
 RETRY_AFTER_S = 5
 UNAVAILABLE_MESSAGE = (

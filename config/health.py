@@ -47,14 +47,19 @@ def _database() -> str:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
         if not _migrations_checked:  # once per process: migrations do not go back
-            executor = MigrationExecutor(connection)
-            if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            if pending_migrations(connection):
                 return "migrations not applied: run ./fidelis manage migrate"
             _migrations_checked = True
     except DatabaseError as err:
         connection.close()
         return f"unreachable: {(str(err).strip().splitlines() or [type(err).__name__])[0]}"
     return "ok"
+
+
+def pending_migrations(connection) -> list:
+    """The migrations `connection`'s database still lacks (serve refuses to start with any)."""
+    executor = MigrationExecutor(connection)
+    return executor.migration_plan(executor.loader.graph.leaf_nodes())
 
 
 def _queue() -> str:

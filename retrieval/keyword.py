@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connection
 
 from config.replicas import read_connection
 from retrieval.filters import SearchFilters
@@ -140,5 +140,5 @@ def _ids(sql: str, params: list) -> list[int]:
 
 def lexicon_refresh() -> None:
     """Rebuild the vocabulary used for typo correction (after imports and indexing)."""
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY retrieval_search_lexicon")

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.db.migrations.executor import MigrationExecutor
+
+from config.health import pending_migrations
 
 
 class Command(BaseCommand):
@@ -33,10 +34,8 @@ class Command(BaseCommand):
 
 
 def _check_migrated() -> None:
-    connection = connections[DEFAULT_DB_ALIAS]
     try:
-        executor = MigrationExecutor(connection)
-        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        pending = pending_migrations(connections[DEFAULT_DB_ALIAS])
     except DatabaseError as err:
         raise CommandError(
             f"The database cannot be reached ({err}): check DATABASE_URL, or unset it to use "
