@@ -277,6 +277,16 @@ FIDELIS_ENCODER_PRECISION = os.environ.get("FIDELIS_ENCODER_PRECISION", "")
 
 # --- Queue -------------------------------------------------------------------------------------
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+# A worker writes a heartbeat every FIDELIS_WORKER_HEARTBEAT_S; the jobs of a worker silent for
+# three heartbeats (killed, machine lost) go back to the queue (catalog/stalled_jobs.py), which
+# is checked every FIDELIS_STALLED_CHECK_EVERY_S (a divisor of 60).
+FIDELIS_WORKER_HEARTBEAT_S = float(os.environ.get("FIDELIS_WORKER_HEARTBEAT_S", "10"))
+FIDELIS_STALLED_AFTER_S = 3 * FIDELIS_WORKER_HEARTBEAT_S
+FIDELIS_STALLED_CHECK_EVERY_S = int(os.environ.get("FIDELIS_STALLED_CHECK_EVERY_S", "10"))
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "update_heartbeat_interval": FIDELIS_WORKER_HEARTBEAT_S,
+    "stalled_worker_timeout": FIDELIS_STALLED_AFTER_S,
+}
 
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

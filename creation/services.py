@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework import exceptions
 
-from catalog.models import Merchant, ProductImage
+from catalog.models import GeneratedImage, Merchant, ProductImage
 from catalog.services import generated_image_register
 from creation import generators, tagging
 from creation.models import CreateJob
@@ -129,12 +129,30 @@ _STEP_DONE_SQL = (
 )
 
 
-def create_job_run(*, job_id: int) -> None:
-    """The worker's side: generate each image, tag it, register it, then release it."""
+def _create_job_claim(job_id: int, *, resume: bool) -> bool:
+    """Mark a queued job running. A resumed job (its worker died mid-run) is running already:
+    its images whose bytes never reached storage are dropped (no one ever saw them), the
+    others are kept, and the step count restarts from what they cost."""
     claimed = CreateJob.objects.filter(pk=job_id, status=CreateJob.Status.QUEUED).update(
         status=CreateJob.Status.RUNNING
     )
-    if not claimed:  # gone, cancelled while queued, or already run
+    if claimed or not resume:
+        return bool(claimed)
+    job = CreateJob.objects.filter(pk=job_id, status=CreateJob.Status.RUNNING).first()
+    if job is None:
+        return False
+    with transaction.atomic():
+        unreleased = job.images.filter(file="")
+        GeneratedImage.objects.filter(pk__in=list(unreleased.values_list("pk", flat=True))).delete()
+        CreateJob.objects.filter(pk=job.pk).update(steps_done=job.images.count() * job.steps)
+    logger.warning("Create job %s resumed after its worker stopped", job_id)
+    return True
+
+
+def create_job_run(*, job_id: int, resume: bool = False) -> None:
+    """The worker's side: generate each image, tag it, register it, then release it.
+    `resume` (a retry of a job whose worker died) continues after the last registered image."""
+    if not _create_job_claim(job_id, resume=resume):  # gone, cancelled, or already run
         return
     job = CreateJob.objects.select_related("merchant", "source_image").get(pk=job_id)
     try:
@@ -153,8 +171,11 @@ def create_job_run(*, job_id: int) -> None:
                 row = cursor.fetchone()
             return row is not None and not row[0]
 
+        done_seeds = set(job.images.values_list("seed", flat=True))
         for index in range(job.num_images):
             seed = job.seed + index
+            if seed in done_seeds:
+                continue
             image = generators.generate(
                 prompt=job.prompt,
                 negative_prompt=job.negative_prompt,
@@ -170,7 +191,7 @@ def create_job_run(*, job_id: int) -> None:
             data = tagging.tag_generated(
                 image, prompt=job.prompt, model_identity=generator.identity
             )
-            entry = generated_image_register(
+            generated_image_register(
                 merchant=job.merchant,
                 data=data,
                 prompt=job.prompt,
@@ -179,8 +200,10 @@ def create_job_run(*, job_id: int) -> None:
                 model_identity=generator.identity,
                 source_image=job.source_image,
                 fidelity=job.fidelity,
+                # Linked in the registration's transaction: a worker dying in between
+                # cannot leave an image the job does not know (and would make again).
+                on_registered=job.images.add,
             )
-            job.images.add(entry)
     except generators.Cancelled:
         _finish(job, CreateJob.Status.CANCELLED)
     except Exception as err:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.files.base import ContentFile
 from django.db import transaction
 
@@ -29,13 +31,16 @@ def generated_image_register(
     negative_prompt: str = "",
     source_image: ProductImage | None = None,
     fidelity: float | None = None,
+    on_registered: Callable[[GeneratedImage], None] | None = None,
 ) -> GeneratedImage:
     """Enter a generated image in the provenance registry, then store its bytes.
 
     Registration comes before release: the registry row (with its hashes and keypoints) is
     committed first, and only then do the bytes get a name in storage. A crash in between
     leaves a registered hash and no file, never a file the guard does not know.
-    Call it outside a transaction (the durable block says so if not).
+    Call it outside a transaction (the durable block says so if not). `on_registered` runs
+    inside the registration's transaction, so what it writes (a create job's link to the
+    image) commits with the registry row or not at all.
     """
     inspected = inspect_image(data)
     prints = fingerprints.fingerprint(inspected.image)
@@ -53,6 +58,8 @@ def generated_image_register(
             height=inspected.height,
         )
         _registry_prints_store(entry, prints)
+        if on_registered is not None:
+            on_registered(entry)
     name = entry.file.storage.save(
         generated_image_path(entry, f"image.{inspected.extension}"), ContentFile(data)
     )
