@@ -140,6 +140,8 @@ else:
 # than a whole text search's queries (bench/search.py). Health checks drop broken ones.
 DATABASES["default"].setdefault("CONN_MAX_AGE", int(os.environ.get("FIDELIS_DB_CONN_MAX_AGE", 300)))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A primary that hangs (a lost machine) is given up on instead of holding every request.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 # Streaming replicas for shopper search reads (config/replicas.py decides which reads).
 for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
     DATABASES[f"replica{_number}"] = dj_database_url.parse(_url) | {

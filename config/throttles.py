@@ -7,12 +7,15 @@ cache that cost six statements and 2.1-3.4 ms a request, this one statement (ben
 Rates are read from settings on each request.
 """
 
+import logging
 import random
 import time
 
 from django.conf import settings
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from rest_framework.throttling import UserRateThrottle
+
+logger = logging.getLogger("fidelis.throttles")
 
 COUNT_HIT = """
 INSERT INTO fidelis_throttle (key, window_start, hits) VALUES (%s, %s, 1)
@@ -38,11 +41,20 @@ class SettingsRateThrottle(UserRateThrottle):
             return True
         now = time.time()
         window = int(now // self.duration)
-        with connection.cursor() as cursor:
-            cursor.execute(COUNT_HIT, [self.key, window])
-            hits = cursor.fetchone()[0]
-            if random.randrange(FORGET_EVERY) == 0:
-                cursor.execute(FORGET_OLD, [f"throttle_{self.scope}_%", window])
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(COUNT_HIT, [self.key, window])
+                hits = cursor.fetchone()[0]
+                if random.randrange(FORGET_EVERY) == 0:
+                    cursor.execute(FORGET_OLD, [f"throttle_{self.scope}_%", window])
+        except (OperationalError, InterfaceError) as err:
+            # The primary is unreachable (restarting, failing over). Searches still answer
+            # from a replica, so a request that cannot be counted is let through rather than
+            # refused; whatever needs the primary fails on its own with 503.
+            logger.warning(
+                "Throttle %s not counted, the primary is unreachable: %s", self.scope, err
+            )
+            return True
         self.retry_after = (window + 1) * self.duration - now
         return hits <= self.num_requests
 
