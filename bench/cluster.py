@@ -170,9 +170,10 @@ class Cluster:
     def url(self, app: Host, path: str) -> str:
         return f"http://{app.address}:{app.port}{path}"
 
-    def sql(self, query: str, params=(), host: Host | None = None) -> list[tuple]:
+    def sql(self, query: str, params=(), host: Host | None = None, fetch: bool = True):
         with pg_connect(host or self.primary) as conn:
-            return conn.execute(query, params).fetchall()
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if fetch else None
 
 
 # --- the merchant's side --------------------------------------------------------------------

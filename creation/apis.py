@@ -44,7 +44,7 @@ class CreateInput(StrictSerializer):
 
     def validate(self, data):
         data = super().validate(data)
-        max_size = generators.get_generator().max_size
+        max_size = generators.generator_sizes().max_size
         for side in ("width", "height"):
             value = data.get(side)
             if value is not None and (value % 8 or value > max_size):

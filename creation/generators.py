@@ -32,13 +32,26 @@ class Cancelled(Exception):
     """The job was cancelled between two denoising steps."""
 
 
+@dataclass(frozen=True)
+class Sizes:
+    default_size: int
+    max_size: int
+
+
+def generator_sizes() -> Sizes:
+    """The image sizes the configured generator makes, without loading it: the app processes
+    check create requests with these, and only the workers load the model (gigabytes)."""
+    if settings.FIDELIS_GENERATOR == "tiny":
+        config = json.loads((PROFILES_DIR / "tiny.json").read_text())
+        return Sizes(config["default_size"], config["max_size"])
+    return Sizes(default_size=512, max_size=1024)  # Stable Diffusion 1.x/2.x at 512
+
+
 @dataclass
 class Generator:
     identity: str  # stored with every image it makes, e.g. "tiny-sd@3f2a9c01"
     text_to_image: object
     image_to_image: object
-    default_size: int
-    max_size: int
     random_weights: bool
 
 
@@ -97,8 +110,6 @@ def _tiny() -> Generator:
         identity=f"tiny-sd@{hashlib.sha256(text.encode()).hexdigest()[:8]}",
         text_to_image=text_to_image,
         image_to_image=StableDiffusionImg2ImgPipeline(**text_to_image.components),
-        default_size=config["default_size"],
-        max_size=config["max_size"],
         random_weights=True,
     )
 
@@ -118,8 +129,6 @@ def _pretrained(source: str) -> Generator:
         identity=f"diffusers:{source}",
         text_to_image=text_to_image,
         image_to_image=AutoPipelineForImage2Image.from_pipe(text_to_image),
-        default_size=512,
-        max_size=1024,
         random_weights=False,
     )
 

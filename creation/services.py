@@ -58,7 +58,7 @@ def create_job_submit(*, merchant: Merchant, user, request: CreateRequest) -> Cr
             "Fidelity 1 keeps the real product unchanged: there is nothing to create.",
             code="fidelity_is_one",
         )
-    size = generators.get_generator().default_size
+    size = generators.generator_sizes().default_size
     with transaction.atomic():
         _check_quota(merchant)
         job = CreateJob.objects.create(

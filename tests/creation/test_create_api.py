@@ -255,3 +255,16 @@ def test_an_api_client_with_a_token_follows_the_job_to_its_image_file(client, me
 
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert response["Cache-Control"] == "private, max-age=3600"
+
+
+def test_submitting_a_job_does_not_load_the_model_in_the_app_process(api):
+    """Only workers load the generator (gigabytes for Stable Diffusion); an app process checks
+    sizes from the generator's settings."""
+    from creation import generators
+
+    generators._load_generator.cache_clear()
+    too_big = submit(api, prompt="a coat", width=generators.generator_sizes().max_size + 8)
+    assert too_big.status_code == 400 and too_big.json()["error"]["code"] == "bad_size"
+    assert submit(api, prompt="a coat").status_code == 202
+
+    assert generators._load_generator.cache_info().currsize == 0
