@@ -192,9 +192,12 @@ def run(args) -> dict:
         "photo_search_p50_ms": round(median(photo_ms), 2),
         "image_encode_p50_ms": round(median(image_ms), 2),
         "photo_search_vs_encode": round(median(photo_ms) / median(image_ms), 2),
+        "photo_search_minus_encode_ms": round(median(photo_ms) - median(image_ms), 2),
         "image_encode_fp32_baseline_p50_ms": round(median(base_image_ms), 2),
         "photo_search_vs_fp32_encode": round(median(photo_ms) / median(base_image_ms), 2),
         "app_rss_mb": app_rss_mb(),
+        **BUILD,
+        **storage_mb(),
     }
     r = results
     print_table(
@@ -220,7 +223,8 @@ def run(args) -> dict:
             ("HTTP text search, p50 ms", f"{r['http_text_search_p50_ms']}", "<= 20"),
             ("image encode, p50 ms", f"{r['image_encode_p50_ms']}", ""),
             ("HTTP photo search, p50 ms", f"{r['photo_search_p50_ms']}", ""),
-            ("photo search / image encode", f"{r['photo_search_vs_encode']}x", "<= 1.3x"),
+            ("photo search / image encode", f"{r['photo_search_vs_encode']}x", ""),
+            ("photo search - image encode, ms", f"{r['photo_search_minus_encode_ms']}", "<= 15"),
             (
                 "image encode fp32 torch (baseline), ms",
                 f"{r['image_encode_fp32_baseline_p50_ms']}",
@@ -228,6 +232,9 @@ def run(args) -> dict:
             ),
             ("photo search / fp32 image encode", f"{r['photo_search_vs_fp32_encode']}x", ""),
             ("app process RSS, MB", f"{r['app_rss_mb']}", "report"),
+            ("HNSW build (both indexes), s", f"{r['hnsw_build_s']}", "report"),
+            ("HNSW indexes, MB", f"{sum(r['hnsw_indexes_mb'].values()):.0f}", "report"),
+            ("vector tables, MB", f"{sum(r['tables_mb'].values()):.0f}", "report"),
         ],
     )
     return results
@@ -345,11 +352,15 @@ def build_catalog(count: int, encoder):
                 rows = zip(keys, table_vectors, strict=True)
                 for k, vector in tqdm(rows, total=count, desc=table):
                     copy.write_row((k, encoder.identity, HalfVector(vector), now))
-        cursor.execute("SET maintenance_work_mem = '1GB'")
+        # The graph is built in memory when it fits: ~1.3 KB per vector per index.
+        memory_mb = max(1024, count * 2 // 1000)
+        cursor.execute(f"SET maintenance_work_mem = '{memory_mb}MB'")
+        cursor.execute("SET max_parallel_maintenance_workers = %s", [max(1, os.cpu_count() - 1)])
         cursor.execute("ANALYZE")
     started = time.perf_counter()
     ensure_vector_indexes(encoder_identity=encoder.identity, dim=encoder.dim)
-    print(f"HNSW indexes built in {time.perf_counter() - started:.0f} s")
+    BUILD["hnsw_build_s"] = round(time.perf_counter() - started, 1)
+    print(f"HNSW indexes built in {BUILD['hnsw_build_s']} s")
     lexicon_refresh()
     with connection.cursor() as cursor:
         # A live catalog's rows are old and vacuumed. Freshly copied ones are not: their first
@@ -357,6 +368,28 @@ def build_catalog(count: int, encoder):
         # and made read-only COMMITs wait 5-6 ms on a flush. Measure the steady state.
         cursor.execute("VACUUM ANALYZE")
     return vectors
+
+
+BUILD: dict[str, float] = {}
+
+
+def storage_mb() -> dict:
+    """On-disk size of each HNSW index and of the tables a search reads, in MB."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_am a ON a.oid = c.relam WHERE a.amname = 'hnsw' ORDER BY c.relname"
+        )
+        indexes = {name: round(size / 2**20, 1) for name, size in cursor.fetchall()}
+        tables = ["catalog_product", "retrieval_productembedding", "retrieval_imageembedding"]
+        cursor.execute("SELECT " + ", ".join(f"pg_table_size('{t}')" for t in tables))
+        sizes = cursor.fetchone()
+    return {
+        "hnsw_indexes_mb": indexes,
+        "tables_mb": {t: round(size / 2**20, 1) for t, size in zip(tables, sizes, strict=True)},
+    }
 
 
 def _clustered(rng, centres, count: int):

@@ -56,6 +56,7 @@ def test_every_service_runs_after_migrate_and_the_app_starts_with_its_settings(t
     env = service_env(tmp_path / "var", **app_environment())
     env["DATABASE_URL"] = database_url()  # this test's database instead of the db service
     env["DJANGO_SECRET_KEY"] = "compose-" + "k" * 50
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set in the test process by Playwright's plugin
     checked = subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), "check", "--deploy", "--fail-level", "ERROR"],
         env=env,
