@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -57,6 +58,9 @@ from cluster_hosts import (
     worker_host,
 )
 from common import DATASET, RESULTS, print_table
+
+sys.path.insert(0, str(ROOT))
+from tests.processes import admin_product_fields
 
 ADDRESSES = {
     "primary": "127.0.0.2",
@@ -167,6 +171,21 @@ class Cluster:
         for host in reversed(self.hosts):
             host.stop()
 
+    @contextmanager
+    def running(self):
+        """Start every host; on the way out stop each by its pid and delete the var dirs. A
+        failure shows the tail of every host's log."""
+        try:
+            self.start()
+            yield self
+        except Exception:
+            for host in self.hosts:
+                print(host.tail(1500), file=sys.stderr)
+            raise
+        finally:
+            self.stop()
+            shutil.rmtree(self.root, ignore_errors=True)
+
     def url(self, app: Host, path: str) -> str:
         return f"http://{app.address}:{app.port}{path}"
 
@@ -217,23 +236,7 @@ def admin_product_add(cluster: Cluster, app: Host, session, *, title: str, photo
     token = re.search(
         r'name="csrfmiddlewaretoken" value="([^"]+)"', session.get(url, timeout=10).text
     )
-    fields = {
-        "csrfmiddlewaretoken": token[1],
-        "title": title,
-        "slug": title.lower().replace(" ", "-"),
-        "sku": "",
-        "price": "24.90",
-        "currency": "EUR",
-        "stock_quantity": "4",
-        "is_active": "on",
-        "availability": "in_stock",
-        "condition": "new",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "0",
-        "images-MIN_NUM_FORMS": "0",
-        "images-MAX_NUM_FORMS": "1000",
-        "images-0-position": "0",
-    }
+    fields = admin_product_fields(title=title, csrf_token=token[1])
     with photo.open("rb") as fh:
         files = {"images-0-file": (photo.name, fh, "image/jpeg")}
         answer = session.post(url, data=fields, files=files, timeout=60, allow_redirects=False)
@@ -627,8 +630,7 @@ def run(args) -> dict:
     root = Path(tempfile.mkdtemp(prefix="fidelis-cluster-"))
     cluster = Cluster(root)
     started = time.monotonic()
-    try:
-        cluster.start()
+    with cluster.running():
         merchant_create(cluster)
         results = {"hosts": {h.name: f"{h.address}:{h.port}" for h in cluster.hosts if h.port}}
         results["media"] = media_is_shared(cluster, photos)
@@ -639,13 +641,6 @@ def run(args) -> dict:
         results["primary_restart"] = primary_restart_during_burst(cluster, photos, args.burst)
         results["workers_alive_after_primary_restart"] = workers_alive(cluster)
         results["replica_down"] = replica_stopped(cluster, args.searches)
-    except Exception:
-        for host in cluster.hosts:
-            print(host.tail(1500), file=sys.stderr)
-        raise
-    finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
     results["jobs_lost"] = (
         results["killed_indexing_worker"]["lost"] + results["killed_create_worker"]["lost"]
     )

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -143,9 +142,8 @@ def run(args) -> dict:
     for worker in cluster.workers:  # see the module's docstring
         worker.args = ["nice", "-n", "19", *worker.args]
         worker.env |= {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    try:
-        started = time.monotonic()
-        cluster.start()
+    started = time.monotonic()
+    with cluster.running():
         merchant_create(cluster)
         catalog_import(cluster, args.products)
         took = time.monotonic() - started
@@ -163,13 +161,6 @@ def run(args) -> dict:
             flood.append(locust_phase(cluster, work, f"flood-{round_}", **load, flood=True))
             create_queue_drained(cluster)
         alone, flood = summary(alone), summary(flood)
-    except Exception:
-        for host in cluster.hosts:
-            print(host.tail(1500), file=sys.stderr)
-        raise
-    finally:
-        cluster.stop()
-        shutil.rmtree(root, ignore_errors=True)
     return {
         "users": args.users,
         "seconds_per_phase": args.seconds,

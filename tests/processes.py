@@ -119,3 +119,24 @@ def wait_until_serving(service: Service, url: str, *, timeout: float = 90) -> No
     raise AssertionError(
         f"{service.name} did not serve {url} within {timeout} s\n" + service.tail()
     )
+
+
+def admin_product_fields(*, title: str, csrf_token: str) -> dict[str, str]:
+    """The admin's add-product form for one product with one photo (images-0-file)."""
+    return {
+        "csrfmiddlewaretoken": csrf_token,
+        "title": title,
+        "slug": title.lower().replace(" ", "-"),
+        "sku": "",
+        "price": "24.90",
+        "currency": "EUR",
+        "stock_quantity": "4",
+        "is_active": "on",
+        "availability": "in_stock",
+        "condition": "new",
+        "images-TOTAL_FORMS": "1",
+        "images-INITIAL_FORMS": "0",
+        "images-MIN_NUM_FORMS": "0",
+        "images-MAX_NUM_FORMS": "1000",
+        "images-0-position": "0",
+    }

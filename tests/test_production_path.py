@@ -61,23 +61,7 @@ def add_product_in_admin(session: requests.Session, base: str, *, title: str, ph
     url = f"{base}/admin/catalog/product/add/"
     form = session.get(url, timeout=10).text
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    fields = {
-        "csrfmiddlewaretoken": token,
-        "title": title,
-        "slug": title.lower().replace(" ", "-"),
-        "sku": "",
-        "price": "24.90",
-        "currency": "EUR",
-        "stock_quantity": "4",
-        "is_active": "on",
-        "availability": "in_stock",
-        "condition": "new",
-        "images-TOTAL_FORMS": "1",
-        "images-INITIAL_FORMS": "0",
-        "images-MIN_NUM_FORMS": "0",
-        "images-MAX_NUM_FORMS": "1000",
-        "images-0-position": "0",
-    }
+    fields = processes.admin_product_fields(title=title, csrf_token=token)
     with photo.open("rb") as fh:
         files = {"images-0-file": (photo.name, fh, "image/jpeg")}
         answer = session.post(url, data=fields, files=files, timeout=30, allow_redirects=False)
