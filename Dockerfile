@@ -12,7 +12,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libglib2.0-0 li
 
 # Dependencies first, so a code change does not reinstall torch. The stamp is the one
 # ./fidelis writes after an install: it then finds .venv up to date and installs nothing.
-COPY requirements.txt ./
+COPY requirements*.txt ./
 RUN python -m venv .venv \
     && .venv/bin/pip install --no-cache-dir -r requirements.txt \
     && echo "$(cat requirements*.txt | sha256sum | cut -c1-16)-requirements.txt" > .venv/.installed

@@ -41,10 +41,15 @@ def test_every_setting_compose_passes_is_read_by_the_app():
 
 
 def test_the_image_installs_what_fidelis_checks_for():
-    """The Dockerfile writes the install stamp ./fidelis compares: computed the same way."""
+    """The Dockerfile writes the install stamp ./fidelis compares, computed the same way over
+    the same files: every requirements file is in the image before the stamp is written."""
     stamp = "cat requirements*.txt | sha256sum | cut -c1-16"
+    dockerfile = (ROOT / "Dockerfile").read_text()
     assert stamp in (ROOT / "fidelis").read_text()
-    assert stamp in (ROOT / "Dockerfile").read_text()
+    assert stamp in dockerfile
+    copied = re.search(r"^COPY (requirements\S*) ", dockerfile, re.MULTILINE)
+    assert copied and copied.start() < dockerfile.index(stamp)
+    assert sorted(ROOT.glob(copied[1])) == sorted(ROOT.glob("requirements*.txt"))
 
 
 def test_every_service_runs_after_migrate_and_the_app_starts_with_its_settings(tmp_path):
