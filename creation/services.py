@@ -14,7 +14,7 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework import exceptions
 
-from catalog.models import GeneratedImage, Merchant, ProductImage
+from catalog.models import Merchant, ProductImage
 from catalog.services import generated_image_register
 from creation import generators, tagging
 from creation.models import CreateJob
@@ -142,8 +142,7 @@ def _create_job_claim(job_id: int, *, resume: bool) -> bool:
     if job is None:
         return False
     with transaction.atomic():
-        unreleased = job.images.filter(file="")
-        GeneratedImage.objects.filter(pk__in=list(unreleased.values_list("pk", flat=True))).delete()
+        job.images.filter(file="").delete()
         CreateJob.objects.filter(pk=job.pk).update(steps_done=job.images.count() * job.steps)
     logger.warning("Create job %s resumed after its worker stopped", job_id)
     return True

@@ -8,6 +8,7 @@ deadline.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -121,10 +122,31 @@ def wait_until_serving(service: Service, url: str, *, timeout: float = 90) -> No
     )
 
 
-def admin_product_fields(*, title: str, csrf_token: str) -> dict[str, str]:
-    """The admin's add-product form for one product with one photo (images-0-file)."""
-    return {
-        "csrfmiddlewaretoken": csrf_token,
+def admin_session(base: str, username: str, password: str) -> requests.Session:
+    """A session signed in to the admin at `base` over HTTP."""
+    session = requests.Session()
+    session.get(f"{base}/admin/login/", timeout=10)
+    answer = session.post(
+        f"{base}/admin/login/?next=/admin/",
+        data={
+            "username": username,
+            "password": password,
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        timeout=10,
+    )
+    assert answer.ok and "sessionid" in session.cookies, answer.text[:500]
+    return session
+
+
+def admin_product_add(session: requests.Session, base: str, *, title: str, photo: Path) -> None:
+    """Add a product with one photo through the admin's form, as a merchant does."""
+    url = f"{base}/admin/catalog/product/add/"
+    form = session.get(url, timeout=10).text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    fields = {
+        "csrfmiddlewaretoken": token,
         "title": title,
         "slug": title.lower().replace(" ", "-"),
         "sku": "",
@@ -140,3 +162,7 @@ def admin_product_fields(*, title: str, csrf_token: str) -> dict[str, str]:
         "images-MAX_NUM_FORMS": "1000",
         "images-0-position": "0",
     }
+    with photo.open("rb") as fh:
+        files = {"images-0-file": (photo.name, fh, "image/jpeg")}
+        answer = session.post(url, data=fields, files=files, timeout=60, allow_redirects=False)
+    assert answer.status_code == 302, answer.text[:2000]  # saved: back to the list

@@ -5,7 +5,6 @@ photo search over HTTP. Photo search ranks by image vectors only, so the product
 if the worker embedded its image, which happens only if the announcement reached the queue.
 """
 
-import re
 import time
 
 import pytest
@@ -40,32 +39,8 @@ def shop(tmp_path):
             service.stop()
 
 
-def admin_session(base: str, username: str) -> requests.Session:
-    session = requests.Session()
-    session.get(f"{base}/admin/login/", timeout=10)
-    answer = session.post(
-        f"{base}/admin/login/?next=/admin/",
-        data={
-            "username": username,
-            "password": PASSWORD,
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-            "next": "/admin/",
-        },
-        timeout=10,
-    )
-    assert answer.ok and "sessionid" in session.cookies, answer.text[:500]
-    return session
-
-
 def add_product_in_admin(session: requests.Session, base: str, *, title: str, photo) -> Product:
-    url = f"{base}/admin/catalog/product/add/"
-    form = session.get(url, timeout=10).text
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
-    fields = processes.admin_product_fields(title=title, csrf_token=token)
-    with photo.open("rb") as fh:
-        files = {"images-0-file": (photo.name, fh, "image/jpeg")}
-        answer = session.post(url, data=fields, files=files, timeout=30, allow_redirects=False)
-    assert answer.status_code == 302, answer.text[:2000]  # saved: back to the list
+    processes.admin_product_add(session, base, title=title, photo=photo)
     return Product.objects.get(title=title)
 
 
@@ -90,7 +65,7 @@ def test_a_product_added_over_http_is_found_by_photo_search_within_2_s(shop):
     merchant = MerchantFactory(name="Harbour Outfitters")
     user = merchant_user(merchant)
     first, second = dataset_photos(2)
-    session = admin_session(base, user.username)
+    session = processes.admin_session(base, user.username, PASSWORD)
 
     # The first product also waits for the worker to load its encoder.
     warm_up = add_product_in_admin(session, base, title="Canvas tote", photo=first)
