@@ -50,6 +50,8 @@ QUERIES = [
     "soft burgundy dress",
     "sky blue shorts",
 ]
+BRANDS = ["Alder", "Birch", "Cedar", "Elm", "Fir", "Larch", "Maple", "Oak"]
+SIZES = ["XS", "S", "M", "L", "XL"]
 CATEGORIES = [
     "dress",
     "hat",
@@ -152,6 +154,7 @@ def run(args) -> dict:
         ][0]
         for i in range(100)
     ]
+    feature_ms = search_feature_costs(client, rounds=3, per_round=60)
     query_photos = [p.read_bytes() for p in photos("test", 20)]
     pixels = [encoder.load_image(data) for data in query_photos]
     encoder.encode_images(pixels[0][None])
@@ -189,6 +192,7 @@ def run(args) -> dict:
         "recall_at_10": round(float(np.mean(recalls)), 4),
         "http_text_search_p50_ms": round(median(http_ms), 2),
         "http_text_search_p95_ms": round(percentile(http_ms, 95), 2),
+        "search_features_p50_ms": feature_ms,
         "photo_search_p50_ms": round(median(photo_ms), 2),
         "image_encode_p50_ms": round(median(image_ms), 2),
         "photo_search_vs_encode": round(median(photo_ms) / median(image_ms), 2),
@@ -221,6 +225,14 @@ def run(args) -> dict:
             ("db HNSW top-200 candidates, p50 ms", f"{r['db_query_200_candidates_p50_ms']}", ""),
             ("recall@10 vs exact", f"{r['recall_at_10']}", ">= 0.98"),
             ("HTTP text search, p50 ms", f"{r['http_text_search_p50_ms']}", "<= 20"),
+            *[
+                (
+                    f"  {name}, p50 ms (vs plain)",
+                    f"{ms} ({ms - feature_ms['plain']:+.1f})",
+                    "<= 20" if name == "all on" else "",
+                )
+                for name, ms in feature_ms.items()
+            ],
             ("image encode, p50 ms", f"{r['image_encode_p50_ms']}", ""),
             ("HTTP photo search, p50 ms", f"{r['photo_search_p50_ms']}", ""),
             ("photo search / image encode", f"{r['photo_search_vs_encode']}x", ""),
@@ -238,6 +250,90 @@ def run(args) -> dict:
         ],
     )
     return results
+
+
+def search_feature_costs(client, *, rounds: int, per_round: int) -> dict[str, float]:
+    """HTTP text search p50 with each search feature on, against plain search in the same run.
+
+    Synonyms and rules are rows: each round removes them (plain), then adds 100 synonym sets and
+    6 rules, two of each kind matching the queries, and times every variant, so slow drift of a
+    shared machine falls on all variants alike.
+    """
+    from catalog.models import Merchant, Product
+    from retrieval.models import MerchandisingRule, Synonym
+    from retrieval.rules import rule_save
+    from retrieval.synonyms import synonym_save
+
+    merchant = Merchant.objects.get(slug="bench")
+    pinned = list(Product.objects.filter(merchant=merchant).order_by("id")[:2])
+
+    def settings_on():
+        for i in range(100):
+            synonym_save(merchant=merchant, kind="one_way", terms=[f"word{i}"], synonyms=["x"])
+        synonym_save(merchant=merchant, kind="one_way", terms=["jeans"], synonyms=["trousers"])
+        synonym_save(merchant=merchant, kind="equivalent", terms=["sneakers", "trainers"])
+        for query in ("navy shirt", "white sneakers"):
+            for n, product in enumerate(pinned, start=1):
+                rule_save(
+                    merchant=merchant,
+                    name=f"pin{n}",
+                    query=query,
+                    action="pin",
+                    product=product,
+                    position=n,
+                )
+            rule_save(
+                merchant=merchant,
+                name="boost",
+                match="contains",
+                query=query,
+                action="boost",
+                attribute="brand",
+                value="Alder",
+            )
+        rule_save(
+            merchant=merchant,
+            name="bury",
+            match="contains",
+            query="dress",
+            action="bury",
+            attribute="in_stock",
+        )
+
+    def settings_off():
+        Synonym.objects.all().delete()
+        MerchandisingRule.objects.all().delete()
+
+    def timed_searches(extra: dict, queries=QUERIES) -> list[float]:
+        return [
+            timed(
+                lambda i=i: _ok(
+                    client.get("/api/v1/search/", {"q": queries[i % len(queries)], **extra})
+                ),
+                1,
+            )[0][0]
+            for i in range(per_round)
+        ]
+
+    variants = {
+        "synonyms + rules": {},
+        "+ brand and colour facets ticked": {"brand": ["Alder", "Birch"], "color": "Navy"},
+        "+ sort by price": {"sort": "price_asc"},
+        "all on": {"brand": ["Alder", "Birch"], "color": "Navy", "sort": "price_asc"},
+    }
+    samples: dict[str, list[float]] = {"plain": [], **{name: [] for name in variants}}
+    samples["synonym query (jeans, trainers)"] = []
+    for _ in range(rounds):
+        settings_off()
+        samples["plain"] += timed_searches({})
+        settings_on()
+        for name, extra in variants.items():
+            samples[name] += timed_searches(extra)
+        samples["synonym query (jeans, trainers)"] += timed_searches(
+            {}, queries=["slim jeans", "white trainers", "navy jeans"]
+        )
+    settings_off()
+    return {name: round(median(values), 2) for name, values in samples.items()}
 
 
 def _ok(response):
@@ -306,7 +402,8 @@ def build_catalog(count: int, encoder):
     with raw.cursor() as cursor:
         with cursor.copy(
             "COPY catalog_product (merchant_id, title, slug, sku, description, category_id, "
-            "price, currency, stock_quantity, is_active, created_at, updated_at) FROM STDIN"
+            "price, currency, stock_quantity, is_active, created_at, updated_at, brand, color, "
+            "size, item_group_id) FROM STDIN"
         ) as copy:
             for i in tqdm(range(count), desc="Products", unit="row"):
                 cat = CATEGORIES[i % len(CATEGORIES)]
@@ -325,6 +422,11 @@ def build_catalog(count: int, encoder):
                         True,
                         "now",
                         "now",
+                        BRANDS[(i // 7) % len(BRANDS)],
+                        words[(i // 9) % 9],
+                        SIZES[(i // 3) % len(SIZES)],
+                        # One product in five is a variant of a group of five.
+                        f"G-{i // 5}" if (i // 5) % 5 == 0 else "",
                     )
                 )
         cursor.execute("SELECT id FROM catalog_product ORDER BY id")

@@ -9,6 +9,14 @@ from django.db.models.functions import Upper
 from pgvector.django import BitField, HnswIndex
 
 
+class OutOfStockResults(models.TextChoices):
+    """Where a merchant's out-of-stock products go in search results."""
+
+    HIDE = "hide", "Hide them"
+    LAST = "last", "Show them after the products in stock"
+    UNCHANGED = "unchanged", "Rank them like any other product"
+
+
 class Merchant(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100, unique=True)
@@ -16,7 +24,21 @@ class Merchant(models.Model):
     is_published = models.BooleanField(default=True)
     # A user belongs to at most one merchant (OneToOne on the user side).
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, through="MerchantMembership")
+    out_of_stock_results = models.CharField(
+        max_length=10,
+        choices=OutOfStockResults.choices,
+        default=OutOfStockResults.LAST,
+        db_default=OutOfStockResults.LAST,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(out_of_stock_results__in=OutOfStockResults.values),
+                name="merchant_out_of_stock_results_known",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -136,6 +158,10 @@ class Product(models.Model):
             GinIndex(fields=["search_document"], name="product_search_document"),
             models.Index(fields=["price"], name="product_price"),
             models.Index(Upper("sku"), name="product_sku_upper"),
+            # A shopper's facet values are checked against these (an unknown one is a 400).
+            models.Index(fields=["brand"], name="product_brand"),
+            models.Index(fields=["color"], name="product_color"),
+            models.Index(fields=["size"], name="product_size"),
             models.Index(
                 fields=["merchant", "item_group_id"],
                 condition=~Q(item_group_id=""),

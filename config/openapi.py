@@ -20,6 +20,15 @@ class FidelisAutoSchema(AutoSchema):
             return responses
         for code in self._error_statuses():
             responses.setdefault(code, self._get_response_for_code(ERROR_RESPONSE, code))
+        if any(p.get("in") == "query" for p in self._get_parameters()):
+            # Answered by gunicorn before the app (limit_request_line), as its own HTML page.
+            responses.setdefault(
+                "414",
+                {
+                    "description": "The request line is over 4,094 bytes, gunicorn's limit: "
+                    "send fewer or shorter parameter values."
+                },
+            )
         return responses
 
     def _error_statuses(self) -> list[str]:

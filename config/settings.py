@@ -7,6 +7,7 @@ Environment variables (all optional):
   FIDELIS_ENCODER         encoder profile: tiny (default), bench, or an open_clip model name
   FIDELIS_ENCODER_WEIGHTS weights for a named model: an open_clip pretrained tag or a local file
   FIDELIS_ENCODER_PRECISION  auto (default; fp32 for tiny), or force fp32, bf16, onnx-fp32, int8
+  FIDELIS_VECTOR_MATCH_SIMILARITY  cut-off for vector-only matches (default: the model's own)
   DJANGO_SECRET_KEY       required unless DEBUG is on (the demo turns it on)
   DJANGO_DEBUG            off by default; `./fidelis demo` turns it on
   DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated
@@ -276,6 +277,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 FIDELIS_ENCODER = os.environ.get("FIDELIS_ENCODER", "tiny")
 FIDELIS_ENCODER_WEIGHTS = os.environ.get("FIDELIS_ENCODER_WEIGHTS", "")
 FIDELIS_ENCODER_PRECISION = os.environ.get("FIDELIS_ENCODER_PRECISION", "")
+# The cosine similarity a hit found only by the vector half must exceed to count as a match
+# (retrieval/match_cutoff.py holds each model's; calibrate_match_cutoff prints a shop's own).
+_match_similarity = os.environ.get("FIDELIS_VECTOR_MATCH_SIMILARITY", "")
+FIDELIS_VECTOR_MATCH_SIMILARITY = float(_match_similarity) if _match_similarity else None
 
 # --- Queue -------------------------------------------------------------------------------------
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"

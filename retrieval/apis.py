@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.http import Http404
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -91,8 +91,21 @@ class ProductOutput(serializers.Serializer):
         }
 
 
+class VariantsOutput(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Searchable variants of the item.")
+    colors = serializers.ListField(child=serializers.CharField())
+    sizes = serializers.ListField(child=serializers.CharField())
+
+
+class HighlightOutput(serializers.Serializer):
+    title = serializers.CharField(help_text="HTML: escaped, matched words in <mark>.")
+    description = serializers.CharField(help_text="HTML snippet: escaped, matches in <mark>.")
+
+
 class HitOutput(serializers.Serializer):
-    product = ProductOutput()
+    product = ProductOutput(
+        help_text="The item's best-ranked variant: variants sharing an item_group_id are one hit."
+    )
     score = serializers.FloatField(
         help_text="Text search: reciprocal-rank-fusion score. Photo and similar: cosine similarity."
     )
@@ -100,9 +113,68 @@ class HitOutput(serializers.Serializer):
         child=serializers.CharField(), help_text='Which rankings matched: "vector", "keyword".'
     )
 
+    highlight = HighlightOutput(allow_null=True, help_text="Text search only.")
+    variants = VariantsOutput(allow_null=True, help_text="Null: the product has no variants.")
+
     def to_representation(self, hit) -> dict:
         product = ProductOutput().to_representation(hit.product)
-        return {"product": product, "score": hit.score, "signals": list(hit.signals)}
+        variants = hit.variants
+        return {
+            "product": product,
+            "score": hit.score,
+            "signals": list(hit.signals),
+            "highlight": hit.highlight,
+            "variants": None
+            if variants is None
+            else {"count": variants.count, "colors": variants.colors, "sizes": variants.sizes},
+        }
+
+
+class FacetValueOutput(serializers.Serializer):
+    value = serializers.CharField(help_text="What to send back in the facet's parameter.")
+    label = serializers.CharField()
+    count = serializers.IntegerField(
+        help_text="Items among the matches the other facets' selections admit."
+    )
+    selected = serializers.BooleanField()
+
+
+class PriceBandOutput(serializers.Serializer):
+    label = serializers.CharField()
+    min = serializers.CharField(allow_null=True)
+    max = serializers.CharField(allow_null=True)
+    count = serializers.IntegerField()
+
+
+class FacetsOutput(serializers.Serializer):
+    category = FacetValueOutput(many=True)
+    brand = FacetValueOutput(many=True)
+    color = FacetValueOutput(many=True)
+    size = FacetValueOutput(many=True)
+    price_bands = PriceBandOutput(many=True)
+
+
+class RecoveryOutput(serializers.Serializer):
+    did_you_mean = serializers.CharField(
+        allow_null=True, help_text="A spelling that has matches: search for it in one click."
+    )
+    relaxed_query = serializers.CharField(
+        allow_null=True,
+        help_text="Nothing matched every word: the results match these words instead.",
+    )
+    dropped_words = serializers.ListField(child=serializers.CharField())
+    you_might_like = ProductOutput(
+        many=True, help_text="In-stock products of the nearest category. Not matches."
+    )
+
+    def to_representation(self, page) -> dict:
+        recovery = page.recovery
+        return {
+            "did_you_mean": recovery.did_you_mean,
+            "relaxed_query": recovery.relaxed_query,
+            "dropped_words": list(recovery.dropped_words),
+            "you_might_like": [ProductOutput().to_representation(p) for p in page.you_might_like],
+        }
 
 
 class SearchPageOutput(serializers.Serializer):
@@ -112,13 +184,15 @@ class SearchPageOutput(serializers.Serializer):
     page_size = serializers.IntegerField()
     num_pages = serializers.IntegerField()
     has_more = serializers.BooleanField()
-    facets = inline_serializer(
-        "Facets",
-        {
-            "categories": serializers.ListField(child=serializers.DictField()),
-            "price_bands": serializers.ListField(child=serializers.DictField()),
-        },
+    sort = serializers.CharField()
+    facets = FacetsOutput()
+    recovery = serializers.SerializerMethodField(
+        help_text="Set when nothing matched the query as typed: each recovery step, labelled."
     )
+
+    @extend_schema_field(RecoveryOutput(allow_null=True))
+    def get_recovery(self, page) -> dict | None:
+        return None if page.recovery is None else RecoveryOutput().to_representation(page)
 
 
 # Query parameters documented from the serializers that validate them: one declaration of each
@@ -127,10 +201,15 @@ FILTER_PARAMETERS = [FilterParams]
 
 
 def _search_response(search, params: FilterParams, **inputs) -> Response:
-    """Run a search service with the validated filters and paging; render its page."""
+    """Run a search service with the validated filters, facets, sort and paging."""
     data = params.validated_data
     page: SearchPage = search(
-        filters=params.filters(), page=data["page"], page_size=data["page_size"], **inputs
+        filters=params.filters(),
+        selection=params.selection(),
+        sort=data["sort"],
+        page=data["page"],
+        page_size=data["page_size"],
+        **inputs,
     )
     return Response(SearchPageOutput(page).data)
 
@@ -182,6 +261,16 @@ class SimilarProductsApi(APIView):
         return _search_response(products_similar, params, product_id=pk)
 
 
+FACET_FIELDS = {"category": "category__slug", "brand": "brand", "color": "color", "size": "size"}
+# Browsing has no query: "relevance" is the newest first.
+BROWSE_ORDER = {
+    "relevance": ("-created_at", "-id"),
+    "newest": ("-created_at", "-id"),
+    "price_asc": ("price", "id"),
+    "price_desc": ("-price", "id"),
+}
+
+
 @method_decorator(replica_reads, name="dispatch")
 class ProductListApi(APIView):
     throttle_classes = [SearchThrottle]
@@ -203,6 +292,9 @@ class ProductListApi(APIView):
         params = parse(FilterParams, request.query_params)
         page, size = params.validated_data["page"], params.validated_data["page_size"]
         products = products_for_storefront().filter(pk__in=params.filters().products())
+        for facet, values in params.selection().values.items():
+            products = products.filter(**{f"{FACET_FIELDS[facet]}__in": values})
+        products = products.order_by(*BROWSE_ORDER[params.validated_data["sort"]])
         total = products.count()
         if page > 1 and (page - 1) * size >= total:
             raise Http404(f"Page {page} is beyond the last page ({max(1, -(-total // size))}).")

@@ -1,5 +1,9 @@
 """The keyword half of text search: PostgreSQL full-text search with typo correction.
 
+A product matches when it matches *every* word of the query: in its full-text document, by its
+category's name, or through one of its merchant's synonyms. Products matching only some words
+are not matches; zero-result recovery (retrieval/recovery.py) offers a relaxed query instead.
+
 Query words are corrected to the nearest word of the catalog's vocabulary (Levenshtein distance
 on hyphen-free forms, so "tshrit" finds "t-shirt"), but only within a small edit budget: a
 nonsense word stays as typed and matches nothing.
@@ -8,11 +12,13 @@ nonsense word stays as typed and matches nothing.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from django.db import connection
 
 from config.replicas import read_connection
 from retrieval.filters import SearchFilters
+from retrieval.synonyms import synonym_spans
 
 # Keyword matches kept per query (ranked by ts_rank), twice the vector half's candidates.
 KEYWORD_LIMIT = 200
@@ -21,80 +27,136 @@ KEYWORD_LIMIT = 200
 KEYWORD_SCAN_LIMIT = 300
 _WORD = re.compile(r"[\w-]+")
 
-# For each word, the nearest catalog word within its edit budget, in one statement: the trigram
-# operator `%` (threshold in retrieval/session.py) lets the GIN index find candidates before
-# Levenshtein ranks them.
-_SPELLING_SQL = """
-SELECT typed.position, nearest.word
-FROM unnest(%(words)s::text[], %(budgets)s::int[]) WITH ORDINALITY AS typed(word, budget, position)
-CROSS JOIN LATERAL (
-  (SELECT lexicon.word FROM retrieval_search_lexicon AS lexicon WHERE lexicon.compact = typed.word)
+# For each word: the nearest catalog word within its edit budget (a budget below 0: taken as
+# typed), whether full-text search ignores it (a stop word), and the categories it names, in one
+# statement. The trigram operator `%` (threshold in retrieval/session.py) lets the GIN index
+# find spelling candidates before Levenshtein ranks them.
+_WORDS_SQL = """
+SELECT typed.position, nearest.word,
+  numnode(plainto_tsquery('english', coalesce(nearest.word, typed.word))) = 0,
+  ARRAY(
+    SELECT category.id FROM catalog_category AS category
+    WHERE category.slug = coalesce(nearest.word, typed.word)
+      OR to_tsvector('english', category.name)
+         @@ plainto_tsquery('english', coalesce(nearest.word, typed.word))
+  )
+FROM unnest(%(words)s::text[], %(compacts)s::text[], %(budgets)s::int[])
+  WITH ORDINALITY AS typed(word, compact, budget, position)
+LEFT JOIN LATERAL (
+  (SELECT lexicon.word FROM retrieval_search_lexicon AS lexicon
+   WHERE typed.budget >= 0 AND lexicon.compact = typed.compact)
   UNION ALL (
     SELECT lexicon.word FROM retrieval_search_lexicon AS lexicon
-    WHERE lexicon.compact %% typed.word
-      AND levenshtein_less_equal(lexicon.compact, typed.word, typed.budget) <= typed.budget
-    ORDER BY levenshtein(lexicon.compact, typed.word), similarity(lexicon.compact, typed.word) DESC,
-      lexicon.word
+    WHERE typed.budget > 0 AND lexicon.compact %% typed.compact
+      AND levenshtein_less_equal(lexicon.compact, typed.compact, typed.budget) <= typed.budget
+    ORDER BY levenshtein(lexicon.compact, typed.compact),
+      similarity(lexicon.compact, typed.compact) DESC, lexicon.word
   )
   LIMIT 1
-) AS nearest
+) AS nearest ON true
+ORDER BY typed.position
 """
 
 # Written in SQL like the vector half (retrieval/vector.py): the ORM's build and compile cost
 # more than PostgreSQL's work. `{products}` is the strict-fidelity rule with the filters.
 _SKU_SQL = "SELECT id FROM catalog_product WHERE upper(sku) = %s AND id IN ({products}) ORDER BY id"
-_CATEGORIES_SQL = (
-    "SELECT id FROM catalog_category WHERE slug = ANY(%s) OR to_tsvector('english', name) @@ {any}"
-)
 # No ORDER BY: the database stops after KEYWORD_SCAN_LIMIT matches (GIN index scan) instead
 # of ranking and sorting every match; the few hundred rows are sorted here.
 _MATCHES_SQL = """
 SELECT id, ts_rank(search_document, {any}) + CASE WHEN category_id = ANY(%s) THEN 0.1 ELSE 0 END
 FROM catalog_product
-WHERE id IN ({products}) AND {condition}
+WHERE id IN ({products}) AND {every}
 LIMIT %s
 """
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """Another way to say a slot, valid for some merchants' products only (a synonym)."""
+
+    text: str
+    merchant_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A word of the query (or a phrase a synonym names) that every match must carry."""
+
+    text: str
+    category_ids: tuple[int, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeywordQuery:
+    typed: tuple[str, ...]  # the query's words as typed, lowercased
+    words: tuple[str, ...]  # each corrected to the catalog word it most likely means
+    slots: tuple[Slot, ...] = field(default=())  # what a match must carry, stop words left out
+
+    @property
+    def corrected(self) -> bool:
+        return self.words != self.typed
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+def query_words(query: str) -> list[str]:
+    return [word.lower() for word in _WORD.findall(query)]
 
 
 def _edit_budget(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) <= 5 else 2
 
 
+def analyse_query(query: str, *, extra_edits: int = 0, synonyms: bool = True) -> KeywordQuery:
+    """The query's words, corrected, with the categories and synonyms each brings.
+
+    `extra_edits` widens every edit budget (the "did you mean" suggestion). A word that is a
+    merchant's synonym term is taken as typed: "jeans" is not corrected to a catalog word.
+    """
+    typed = query_words(query)
+    if not typed:
+        return KeywordQuery((), ())
+    spans = synonym_spans(typed) if synonyms else []
+    in_spans = {i for span in spans for i in range(span.start, span.end)}
+    compacts = [word.replace("-", "") for word in typed]
+    budgets = []
+    for i, (word, compact) in enumerate(zip(typed, compacts, strict=True)):
+        # Short words and words with digits (sizes, SKUs) are taken as typed.
+        budget = _edit_budget(compact)
+        if i in in_spans or any(ch.isdigit() for ch in word):
+            budget = -1
+        elif budget or extra_edits:
+            budget += extra_edits
+        budgets.append(budget)
+    with read_connection().cursor() as cursor:
+        cursor.execute(_WORDS_SQL, {"words": typed, "compacts": compacts, "budgets": budgets})
+        rows = cursor.fetchall()
+    words: list[str] = []
+    slots: list[Slot | None] = []  # one per word; None for a stop word
+    for (_, nearest, stop, category_ids), word in zip(rows, typed, strict=True):
+        # No catalog word within the budget: the word stays as typed; if it is nonsense,
+        # full-text search simply finds nothing for it.
+        word = nearest or word
+        words.append(word)
+        slots.append(None if stop else Slot(word, tuple(category_ids)))
+    for span in reversed(spans):  # a synonym term is one slot, whatever its length
+        covered = [slot for slot in slots[span.start : span.end] if slot]
+        categories = tuple(sorted({pk for slot in covered for pk in slot.category_ids}))
+        alternatives = tuple(Alternative(text, ids) for text, ids in span.alternatives.items())
+        slots[span.start : span.end] = [Slot(span.term, categories, alternatives)]
+    return KeywordQuery(tuple(typed), tuple(words), tuple(slot for slot in slots if slot))
+
+
 def correct_spelling(query: str) -> list[str]:
     """The query's words, each replaced by the catalog word it most likely means."""
-    words = [word.lower() for word in _WORD.findall(query)]
-    looked_up = []  # (index, hyphen-free form, edit budget) of each word to look up
-    for i, word in enumerate(words):
-        compact = word.replace("-", "")
-        budget = _edit_budget(compact)
-        # Short words and words with digits (sizes, SKUs) are taken as typed.
-        if budget and not any(ch.isdigit() for ch in word):
-            looked_up.append((i, compact, budget))
-    if not looked_up:
-        return words
-    with read_connection().cursor() as cursor:
-        cursor.execute(
-            _SPELLING_SQL,
-            {
-                "words": [compact for _, compact, _ in looked_up],
-                "budgets": [budget for _, _, budget in looked_up],
-            },
-        )
-        nearest = dict(cursor.fetchall())
-    # No catalog word within the budget: the word stays as typed; if it is nonsense,
-    # full-text search simply finds nothing for it.
-    corrected = list(words)
-    for position, (i, _, _) in enumerate(looked_up, start=1):
-        corrected[i] = nearest.get(position, words[i])
-    return corrected
+    return list(analyse_query(query).words)
 
 
-def keyword_ranking(query: str, filters: SearchFilters) -> list[int]:
-    """Ids of searchable products matching `query` by words, SKU or category, best first.
-
-    Products matching every word come first; products matching some words follow when there
-    are fewer than KEYWORD_LIMIT of the former.
-    """
+def keyword_ranking(query: str, filters: SearchFilters, *, analysed: KeywordQuery | None = None):
+    """Ids of searchable products matching `query` by SKU or by every word, best first."""
     products, product_params = filters.products_sql()
     # An exact SKU is the strongest keyword signal there is: it ranks first. A SKU is one
     # token, so a query of several words skips the lookup (served by product_sku_upper).
@@ -104,32 +166,61 @@ def keyword_ranking(query: str, filters: SearchFilters) -> list[int]:
         if token and not any(ch.isspace() for ch in token)
         else []
     )
-    words = correct_spelling(query)
-    if not words:
+    analysed = analysed or analyse_query(query)
+    if not analysed.slots:
         return ranked
-    all_words, all_params = _tsquery(words, "&&")
-    any_word, any_params = _tsquery(words, "||")
-    categories = _ids(_CATEGORIES_SQL.format(any=any_word), [words, *any_params])
-    for condition, condition_params in (
-        (f"search_document @@ {all_words}", all_params),
-        (f"(search_document @@ {any_word} OR category_id = ANY(%s))", [*any_params, categories]),
-    ):
-        if len(ranked) >= KEYWORD_LIMIT:
-            break
-        sql = _MATCHES_SQL.format(any=any_word, products=products, condition=condition)
-        params = [*any_params, categories, *product_params, *condition_params, KEYWORD_SCAN_LIMIT]
-        with read_connection().cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = sorted(cursor.fetchall(), key=lambda row: (-row[1], row[0]))
-        seen = set(ranked)
-        ranked += [pk for pk, _ in rows[:KEYWORD_LIMIT] if pk not in seen]
-    return ranked[:KEYWORD_LIMIT]
+    return ranked + [pk for pk in slot_matches(analysed.slots, filters) if pk not in ranked]
 
 
-def _tsquery(words: list[str], operator: str) -> tuple[str, list[str]]:
-    """Each word as an English full-text query, joined by AND (&&) or OR (||)."""
-    sql = f" {operator} ".join(["plainto_tsquery('english', %s)"] * len(words))
-    return f"({sql})", list(words)
+def slot_matches(slots: tuple[Slot, ...], filters: SearchFilters) -> list[int]:
+    """Products carrying every slot (by words, category or synonym), best first."""
+    products, product_params = filters.products_sql()
+    every, every_params = [], []
+    for slot in slots:
+        condition, params = _slot_condition(slot)
+        every.append(condition)
+        every_params += params
+    any_word = " || ".join(["plainto_tsquery('english', %s)"] * len(slots))
+    category_ids = sorted({pk for slot in slots for pk in slot.category_ids})
+    sql = _MATCHES_SQL.format(any=f"({any_word})", products=products, every=" AND ".join(every))
+    params = [
+        *[slot.text for slot in slots],
+        category_ids,
+        *product_params,
+        *every_params,
+        KEYWORD_SCAN_LIMIT,
+    ]
+    with read_connection().cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = sorted(cursor.fetchall(), key=lambda row: (-row[1], row[0]))
+    return [pk for pk, _ in rows[:KEYWORD_LIMIT]]
+
+
+def _slot_condition(slot: Slot) -> tuple[str, list]:
+    conditions = ["search_document @@ plainto_tsquery('english', %s)"]
+    params: list = [slot.text]
+    if slot.category_ids:
+        conditions.append("category_id = ANY(%s)")
+        params.append(list(slot.category_ids))
+    for alternative in slot.alternatives:
+        conditions.append(
+            "(merchant_id = ANY(%s) AND search_document @@ plainto_tsquery('english', %s))"
+        )
+        params += [list(alternative.merchant_ids), alternative.text]
+    return f"({' OR '.join(conditions)})", params
+
+
+def word_document_counts(words: list[str], filters: SearchFilters, *, cap: int = 1000):
+    """{word: how many searchable products carry it, counted up to `cap`}, in one statement."""
+    products, product_params = filters.products_sql()
+    sql = (
+        "SELECT typed.word, (SELECT count(*) FROM (SELECT 1 FROM catalog_product "
+        f"WHERE id IN ({products}) AND search_document @@ plainto_tsquery('english', typed.word) "
+        "LIMIT %s) AS carried) FROM unnest(%s::text[]) AS typed(word)"
+    )
+    with read_connection().cursor() as cursor:
+        cursor.execute(sql, [*product_params, cap, words])
+        return dict(cursor.fetchall())
 
 
 def _ids(sql: str, params: list) -> list[int]:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from rest_framework import exceptions, serializers
 
-from catalog.models import Category
+from catalog.models import Category, Product
 from config.api_errors import reject_unknown
 from retrieval.filters import SearchFilters
+from retrieval.results import FACETS, SORTS, Selection
 from retrieval.search import PAGE_SIZE
+
+# Values one facet may select at once.
+MAX_FACET_VALUES = 50
+FACET_NAMES = {"brand": "brand", "color": "colour", "size": "size"}
 
 # Parameters that would make search improvise. Strict fidelity is not a shopper option.
 CREATION_PARAMETERS = {"fidelity", "mode", "strength", "creativity", "generate", "guidance"}
@@ -29,8 +34,27 @@ def reject_unexpected(names, allowed: set[str]) -> None:
     reject_unknown(names, allowed)
 
 
+def _facet_values(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.CharField(max_length=150),
+        required=False,
+        default=list,
+        max_length=MAX_FACET_VALUES,
+        help_text=help_text + " Repeat to select several: OR within a facet, AND across facets.",
+    )
+
+
 class FilterParams(serializers.Serializer):
-    category = serializers.ListField(child=serializers.SlugField(), required=False, default=list)
+    category = serializers.ListField(
+        child=serializers.SlugField(),
+        required=False,
+        default=list,
+        max_length=MAX_FACET_VALUES,
+        help_text="Category slug. Repeat to select several: OR within a facet, AND across facets.",
+    )
+    brand = _facet_values("Brand, as the facet lists it.")
+    color = _facet_values("Colour, as the facet lists it.")
+    size = _facet_values("Size, as the facet lists it.")
     price_min = serializers.DecimalField(
         max_digits=10, decimal_places=2, min_value=0, required=False
     )
@@ -38,6 +62,12 @@ class FilterParams(serializers.Serializer):
         max_digits=10, decimal_places=2, min_value=0, required=False
     )
     in_stock = serializers.BooleanField(required=False, default=False)
+    sort = serializers.ChoiceField(
+        choices=list(SORTS),
+        required=False,
+        default="relevance",
+        help_text="relevance (default), price_asc, price_desc or newest. Facets do not change.",
+    )
     page = serializers.IntegerField(min_value=1, required=False, default=1)
     page_size = serializers.IntegerField(
         min_value=1, max_value=100, required=False, default=PAGE_SIZE
@@ -54,6 +84,15 @@ class FilterParams(serializers.Serializer):
             )
         return slugs
 
+    def validate_brand(self, values: list[str]) -> list[str]:
+        return _known_values("brand", values)
+
+    def validate_color(self, values: list[str]) -> list[str]:
+        return _known_values("color", values)
+
+    def validate_size(self, values: list[str]) -> list[str]:
+        return _known_values("size", values)
+
     def validate(self, attrs: dict) -> dict:
         low, high = attrs.get("price_min"), attrs.get("price_max")
         if low is not None and high is not None and low > high:
@@ -64,13 +103,31 @@ class FilterParams(serializers.Serializer):
         return attrs
 
     def filters(self) -> SearchFilters:
+        """The filters applied inside both search halves (facets are a `selection`)."""
         data = self.validated_data
         return SearchFilters(
-            categories=tuple(data["category"]),
             price_min=data.get("price_min"),
             price_max=data.get("price_max"),
             in_stock=data["in_stock"],
         )
+
+    def selection(self) -> Selection:
+        data = self.validated_data
+        return Selection({facet: frozenset(data[facet]) for facet in FACETS if data[facet]})
+
+
+def _known_values(facet: str, values: list[str]) -> list[str]:
+    """Facet values some product carries (served by the product_<facet> indexes)."""
+    if not values:
+        return values
+    known = set(Product.objects.filter(**{f"{facet}__in": values}).values_list(facet, flat=True))
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise serializers.ValidationError(
+            f"No product has the {FACET_NAMES[facet]} {', '.join(unknown)}.",
+            code=f"unknown_{facet}",
+        )
+    return values
 
 
 class TextSearchParams(FilterParams):

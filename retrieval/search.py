@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rest_framework import exceptions
 
@@ -17,13 +17,18 @@ from catalog.images import inspect_image
 from catalog.models import Product
 from catalog.selectors import products_displayed, products_searchable
 from retrieval.encoders import get_encoder
-from retrieval.facets import facet_counts
 from retrieval.filters import SearchFilters
 from retrieval.fusion import FusedHit, reciprocal_rank_fusion
-from retrieval.keyword import keyword_ranking
+from retrieval.highlight import highlights
+from retrieval.keyword import analyse_query, keyword_ranking
+from retrieval.match_cutoff import vector_match_similarity
+from retrieval.recovery import Recovery, did_you_mean, relaxed_query, you_might_like
+from retrieval.results import NO_RULES, Selection, VariantOptions, arrange, variant_options
+from retrieval.rules import RuleSet, rules_for
 from retrieval.vector import image_vector_ranking, product_vector, product_vector_ranking
 
 PAGE_SIZE = 24
+NO_SELECTION = Selection()
 
 # A text query is encoded on this pool while the database runs the keyword half: ONNX Runtime
 # and psycopg both release the GIL, so the two overlap (bench/search.py, HTTP text search).
@@ -46,6 +51,8 @@ class SearchHit:
     product: Product
     score: float
     signals: tuple[str, ...]
+    highlight: dict[str, str] | None = None  # title and description snippet, as safe HTML
+    variants: VariantOptions | None = None  # what the item's variants offer, when it has some
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,9 @@ class SearchPage:
     page: int
     page_size: int
     facets: dict
+    sort: str = "relevance"
+    recovery: Recovery | None = None  # set when nothing matched the query as typed
+    you_might_like: list[Product] = field(default_factory=list)  # never matches
 
     @property
     def num_pages(self) -> int:
@@ -66,22 +76,66 @@ class SearchPage:
 
 
 def products_search_text(
-    *, query: str, filters: SearchFilters, page: int = 1, page_size: int = PAGE_SIZE
+    *,
+    query: str,
+    filters: SearchFilters,
+    selection: Selection = NO_SELECTION,
+    sort: str = "relevance",
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
 ) -> SearchPage:
-    """Vector (CLIP text embedding) and keyword (full text, typo-tolerant) rankings, fused."""
+    """Keyword matches (every word, typo-tolerant) and vector matches above the model's
+    cut-off, fused; zero-result recovery when there are none."""
     encoder = get_encoder()
     encoding = _text_encoding.submit(encoder.encode_texts, [query])
-    keyword_ids = keyword_ranking(query, filters)
+    analysed = analyse_query(query)
+    rules = RuleSet(rules_for([query, analysed.text], [*analysed.typed, *analysed.words]))
+    keyword_ids = keyword_ranking(query, filters, analysed=analysed)
     query_vector = encoding.result()[0]
-    vector_ids = [
-        pid for pid, _ in product_vector_ranking(query_vector, encoder=encoder, filters=filters)
-    ]
+    nearest = product_vector_ranking(query_vector, encoder=encoder, filters=filters)
+    cutoff = vector_match_similarity(encoder)
+    vector_ids = [pid for pid, distance in nearest if 1.0 - distance > cutoff]
     fused = reciprocal_rank_fusion({"vector": vector_ids, "keyword": keyword_ids})
-    return _page_of(fused, page=page, page_size=page_size)
+    recovery = None
+    if not fused:
+        recovery, fused = _recover(query, analysed, filters, query_vector, nearest, encoder)
+    slots = analysed.slots
+    if recovery:
+        slots = [slot for slot in slots if slot.text not in recovery.dropped_words]
+    marked_terms = [slot.text for slot in slots]
+    marked_terms += [other.text for slot in slots for other in slot.alternatives]
+    return _page_of(
+        fused,
+        selection=selection,
+        sort=sort,
+        page=page,
+        page_size=page_size,
+        highlight_terms=marked_terms,
+        products_sql=filters.products_sql(),
+        recovery=recovery,
+        rules=rules,
+    )
+
+
+def _recover(query, analysed, filters, query_vector, nearest, encoder):
+    """Nothing matched: "did you mean", the relaxed query's matches, or "you might like"."""
+    suggestion = did_you_mean(query, analysed, filters)
+    relaxed = relaxed_query(analysed, filters)
+    if relaxed:
+        hits = reciprocal_rank_fusion({"keyword": relaxed.product_ids})
+        return Recovery(suggestion, relaxed.query, relaxed.dropped), hits
+    liked = you_might_like(query_vector, nearest, encoder=encoder, filters=filters)
+    return Recovery(did_you_mean=suggestion, you_might_like=liked), []
 
 
 def products_search_photo(
-    *, image_data: bytes, filters: SearchFilters, page: int = 1, page_size: int = PAGE_SIZE
+    *,
+    image_data: bytes,
+    filters: SearchFilters,
+    selection: Selection = NO_SELECTION,
+    sort: str = "relevance",
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
 ) -> SearchPage:
     """Products whose best image is nearest to the photo. Raises ValidationError for bad images."""
     encoder = get_encoder()
@@ -89,44 +143,81 @@ def products_search_photo(
     photo = inspect_image(image_data, draft=encoder.draft_size)
     query_vector = encoder.encode_images(encoder.pixels_of(photo.image)[None])[0]
     ranking = image_vector_ranking(query_vector, encoder=encoder, filters=filters)
-    return _page_of(_similarity_hits(ranking), page=page, page_size=page_size)
+    return _page_of(
+        _similarity_hits(ranking), selection=selection, sort=sort, page=page, page_size=page_size
+    )
 
 
 def products_similar(
-    *, product_id: int, filters: SearchFilters, page: int = 1, page_size: int = PAGE_SIZE
+    *,
+    product_id: int,
+    filters: SearchFilters,
+    selection: Selection = NO_SELECTION,
+    sort: str = "relevance",
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
 ) -> SearchPage:
     """More like this: the real products nearest to a searchable product (never itself)."""
     products_searchable().get(pk=product_id)  # Product.DoesNotExist for hidden products
     encoder = get_encoder()
     vector = product_vector(product_id, encoder=encoder)
-    if vector is None:  # not indexed yet
-        return _page_of([], page=page, page_size=page_size)
-    ranking = product_vector_ranking(
-        vector, encoder=encoder, filters=filters, exclude_ids=[product_id]
+    ranking = (
+        []  # not indexed yet
+        if vector is None
+        else product_vector_ranking(
+            vector, encoder=encoder, filters=filters, exclude_ids=[product_id]
+        )
     )
-    return _page_of(_similarity_hits(ranking), page=page, page_size=page_size)
+    return _page_of(
+        _similarity_hits(ranking), selection=selection, sort=sort, page=page, page_size=page_size
+    )
 
 
 def _similarity_hits(ranking: list[tuple[int, float]]) -> list[FusedHit]:
     return [FusedHit(pid, round(1.0 - distance, 6), ("vector",)) for pid, distance in ranking]
 
 
-def _page_of(hits: list[FusedHit], *, page: int, page_size: int) -> SearchPage:
-    total = len(hits)
+def _page_of(
+    hits: list[FusedHit],
+    *,
+    selection: Selection,
+    sort: str,
+    page: int,
+    page_size: int,
+    highlight_terms: list[str] = (),
+    products_sql: tuple[str, tuple] | None = None,
+    recovery: Recovery | None = None,
+    rules: RuleSet = NO_RULES,
+) -> SearchPage:
+    products_sql = products_sql or SearchFilters().products_sql()
+    arranged = arrange(hits, selection=selection, sort=sort, rules=rules, products_sql=products_sql)
+    total = len(arranged.tiles)
     last_page = max(1, math.ceil(total / page_size))
     if page > last_page:
         raise PageOutOfRange(page, last_page)
-    shown = hits[(page - 1) * page_size : page * page_size]
-    products = products_displayed([hit.product_id for hit in shown])
+    shown = arranged.tiles[(page - 1) * page_size : page * page_size]
+    liked = recovery.you_might_like if recovery else ()
+    products = products_displayed([tile.product_id for tile in shown] + list(liked))
+    marks = highlights([tile.product_id for tile in shown], highlight_terms)
+    options = variant_options(shown, products_sql)
     return SearchPage(
         # A product deleted since it was ranked is left out rather than failing the page.
         hits=[
-            SearchHit(products[hit.product_id], hit.score, hit.signals)
-            for hit in shown
-            if hit.product_id in products
+            SearchHit(
+                products[tile.product_id],
+                tile.score,
+                tile.signals,
+                highlight=marks.get(tile.product_id),
+                variants=options.get(tile.group),
+            )
+            for tile in shown
+            if tile.product_id in products
         ],
         total=total,
         page=page,
         page_size=page_size,
-        facets=facet_counts([hit.product_id for hit in hits]),
+        facets=arranged.facets,
+        sort=sort,
+        recovery=recovery,
+        you_might_like=[products[pk] for pk in liked if pk in products],
     )

@@ -13,6 +13,7 @@ from catalog.selectors import products_for_storefront
 from config.replicas import replica_reads
 from retrieval.filters import SearchFilters
 from retrieval.params import FilterParams, TextSearchParams, parse
+from retrieval.results import SORTS
 from retrieval.search import (
     PageOutOfRange,
     products_search_photo,
@@ -21,6 +22,7 @@ from retrieval.search import (
 )
 
 SIMILAR_SHOWN = 8
+FACET_LEGENDS = {"category": "Category", "brand": "Brand", "color": "Colour", "size": "Size"}
 
 
 def _error_message(err: Exception) -> str:
@@ -48,6 +50,11 @@ def _render_results(request, *, mode: str, run, query: str = ""):
         context["error"] = _error_message(err)
         status = getattr(err, "status_code", 400)
         return render(request, "storefront/search.html", context, status=status)
+    facets = context["results"].facets
+    context["facet_groups"] = [
+        (facet, legend, facets[facet]) for facet, legend in FACET_LEGENDS.items()
+    ]
+    context["sorts"] = SORTS.items()
     return render(request, "storefront/search.html", context)
 
 
@@ -60,6 +67,8 @@ def search_text(request):
         page = products_search_text(
             query=data["q"],
             filters=params.filters(),
+            selection=params.selection(),
+            sort=data["sort"],
             page=data["page"],
             page_size=data["page_size"],
         )
@@ -74,7 +83,13 @@ def search_photo(request):
     def run():
         data = read_upload(single_upload(request.FILES))
         params = parse(FilterParams, request.POST, extra_allowed={"csrfmiddlewaretoken"})
-        page = products_search_photo(image_data=data, filters=params.filters(), page_size=48)
+        page = products_search_photo(
+            image_data=data,
+            filters=params.filters(),
+            selection=params.selection(),
+            sort=params.validated_data["sort"],
+            page_size=48,
+        )
         return params.validated_data, page
 
     return _render_results(request, mode="photo", run=run)

@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
 from catalog.models import Product, ProductImage
 
@@ -37,6 +38,11 @@ def test_the_demo_imports_a_feed_and_a_second_run_restores_a_deleted_image(
     assert all(p.brand and p.color and p.size and p.gtin for p in products)
     assert products.exclude(item_group_id="").count() >= 2
     assert products.filter(sale_price__isnull=False).exists() or len(feed) < 16
+
+    # The demo shop's synonyms: a shopper's "jeans" finds the catalog's trousers.
+    trousers = products.filter(title__contains="Trousers").first()
+    body = Client().get("/api/v1/search/", {"q": f"{trousers.color.lower()} jeans"}).json()
+    assert trousers.pk in [hit["product"]["id"] for hit in body["results"]]
 
     ProductImage.objects.filter(product=products.first()).delete()  # as the admin's inline does
 

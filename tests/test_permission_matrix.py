@@ -22,7 +22,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from knox.models import AuthToken
 from procrastinate.contrib.django.models import ProcrastinateJob
 
-from catalog.models import Category, FeedImport, GeneratedImage, Product, ProductImage
+from catalog.models import (
+    Category,
+    FeedImport,
+    GeneratedImage,
+    Merchant,
+    Product,
+    ProductImage,
+)
 from catalog.services import (
     category_get_or_create,
     merchant_create,
@@ -33,6 +40,9 @@ from creation.boards import board_concept_add, board_create
 from creation.models import Board, CreateJob
 from creation.services import CreateRequest, create_job_run, create_job_submit
 from retrieval.encoders import get_encoder
+from retrieval.models import MerchandisingRule, Synonym
+from retrieval.rules import rule_save
+from retrieval.synonyms import synonym_save
 from tests.conftest import dataset_photos
 from tests.factories import UserFactory, merchant_user
 
@@ -123,6 +133,11 @@ ROUTES = {
     "api-merchant-products": ("merchant", None),
     "api-merchant-products-bulk": ("merchant_post_only", None),
     "api-merchant-product": ("merchant_object", "product"),
+    "api-merchant-synonyms": ("merchant", None),
+    "api-merchant-synonym": ("merchant_object", "synonym"),
+    "api-merchant-search-settings": ("merchant", None),
+    "api-merchant-rules": ("merchant", None),
+    "api-merchant-rule": ("merchant_object", "rule"),
     "api-create-jobs": ("merchant", None),
     "api-create-job": ("merchant_object", "job"),
     "api-create-cancel": ("merchant_object_post_only", "job"),
@@ -175,6 +190,17 @@ ROUTES = {
     "admin:catalog_feedimport_history": ("admin_merchant_history", "feed_import"),
     "admin:catalog_feedimport_delete": ("admin_superuser", "feed_import"),
     "admin:catalog_feedimport_progress": ("admin_merchant_json", "feed_import"),
+    # Synonym sets: a merchant manages its own.
+    "admin:retrieval_synonym_changelist": ("admin_merchant_list", None),
+    "admin:retrieval_synonym_add": ("admin_merchant_list", None),
+    "admin:retrieval_synonym_history": ("admin_merchant_history", "synonym"),
+    "admin:retrieval_synonym_delete": ("admin_merchant_object", "synonym"),
+    "admin:retrieval_synonym_change": ("admin_merchant_object", "synonym"),
+    "admin:retrieval_merchandisingrule_changelist": ("admin_merchant_list", None),
+    "admin:retrieval_merchandisingrule_add": ("admin_merchant_list", None),
+    "admin:retrieval_merchandisingrule_history": ("admin_merchant_history", "rule"),
+    "admin:retrieval_merchandisingrule_delete": ("admin_merchant_object", "rule"),
+    "admin:retrieval_merchandisingrule_change": ("admin_merchant_object", "rule"),
 }
 # Models only superusers may open; (app, model) -> object kind of their change views.
 SUPERUSER_ADMIN = {
@@ -324,6 +350,17 @@ def world(tmp_path, settings):
         "token": AuthToken.objects.create(user=owner)[0],
         **sign_in_records(owner.username),
         "release": release,
+        "rule": rule_save(
+            merchant=shop_a,
+            name="coat-first",
+            query="coat",
+            action="pin",
+            product=product,
+            position=1,
+        ),
+        "synonym": synonym_save(
+            merchant=shop_a, kind="one_way", terms=["coat"], synonyms=["jacket"]
+        ),
         "queue_job": ProcrastinateJob.objects.first(),
         "feed_import": FeedImport.objects.create(
             merchant=shop_a, file="feeds/a.csv", status=FeedImport.Status.DONE, created_by=owner
@@ -430,6 +467,9 @@ def snapshot(objects: dict) -> dict:
         ),
         "board": Board.objects.filter(pk=board.pk).values("name").first(),
         "board_concepts": list(board.entries.values_list("concept_id", flat=True)),
+        "synonym": Synonym.objects.filter(pk=objects["synonym"].pk).values().first(),
+        "rule": MerchandisingRule.objects.filter(pk=objects["rule"].pk).values().first(),
+        "merchant": Merchant.objects.filter(pk=objects["merchant"].pk).values().first(),
         "categories": list(Category.objects.values_list("pk", "name", "slug", "parent")),
         "feed_imports": list(FeedImport.objects.values_list("pk", "merchant_id", "status")),
         "products": list(Product.objects.values_list("pk", "merchant_id", "sku", "price")),

@@ -28,7 +28,16 @@ MERCHANT_PERMISSIONS = [
     "view_category",
     "view_feedimport",
     "add_feedimport",
+    "view_synonym",
+    "add_synonym",
+    "change_synonym",
+    "delete_synonym",
+    "view_merchandisingrule",
+    "add_merchandisingrule",
+    "change_merchandisingrule",
+    "delete_merchandisingrule",
 ]
+MERCHANT_PERMISSION_APPS = ["catalog", "retrieval"]
 
 
 def merchant_add_user(*, merchant: Merchant, user: User) -> MerchantMembership:
@@ -41,7 +50,8 @@ def merchant_add_user(*, merchant: Merchant, user: User) -> MerchantMembership:
     # administrator granted on top stay.
     group.permissions.add(
         *Permission.objects.filter(
-            content_type__app_label="catalog", codename__in=MERCHANT_PERMISSIONS
+            content_type__app_label__in=MERCHANT_PERMISSION_APPS,
+            codename__in=MERCHANT_PERMISSIONS,
         )
     )
     user.groups.add(group)

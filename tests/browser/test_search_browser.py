@@ -1,8 +1,12 @@
-"""A shopper searches in a real browser: words, a filter, a product, a photo."""
+"""A shopper searches in a real browser: words, a filter, a product, a photo, a sort, two
+categories, a synonym, and a query nothing matches."""
 
 import pytest
 from django.core.management import call_command
 
+from catalog.models import Merchant, Product
+from retrieval.rules import rule_save
+from retrieval.synonyms import synonym_save
 from tests.browser.conftest import assert_no_broken_images
 from tests.conftest import dataset_photos
 
@@ -44,3 +48,52 @@ def test_shopper_searches_by_text_filters_opens_a_product_and_searches_by_photo(
     assert page.get_by_role("list", name="Search results").locator(".card").count() > 0
     assert_no_broken_images(page)
     page.screenshot(path=tmp_path / "photo-results.png", full_page=True)
+
+
+def test_shopper_sorts_ticks_two_categories_uses_a_synonym_and_recovers_from_nothing(
+    live_server, page, photo_folder, run_jobs, tmp_path
+):
+    call_command("import_catalog", str(photo_folder(40)), stdout=None)
+    run_jobs()
+    shop = Merchant.objects.get(slug="demo")
+    synonym_save(merchant=shop, kind="one_way", terms=["jeans"], synonyms=["trousers"])
+    hat = Product.objects.filter(category__slug="hat").first()
+    rule_save(merchant=shop, name="hat-first", query="jeans", action="pin", product=hat, position=1)
+    box = page.get_by_label("Search products", exact=True)
+
+    page.goto(live_server.url)
+    box.fill("shirt")
+    box.press("Enter")
+    page.get_by_label("Sort by").select_option("price_asc")
+    page.get_by_role("button", name="Sort").click()
+    prices = [float(p.split()[0]) for p in page.locator(".card .price").all_inner_texts()]
+    in_stock = page.locator(".card .badge").all_inner_texts()
+    shown = [p for p, badge in zip(prices, in_stock, strict=True) if badge == "In stock"]
+    assert len(shown) > 2 and shown == sorted(shown)
+
+    categories = page.get_by_role("group", name="Category")
+    assert categories.get_by_role("checkbox").count() == 2  # shirts and t-shirts
+    categories.get_by_role("checkbox").first.check()
+    page.get_by_role("button", name="Apply filters").click()
+    # Ticking one category keeps the other on offer (OR within a facet).
+    assert categories.get_by_role("checkbox").count() == 2
+    assert page.get_by_label("Sort by").input_value() == "price_asc"
+    assert_no_broken_images(page)
+    page.screenshot(path=tmp_path / "search-sorted-faceted.png", full_page=True)
+
+    box.fill("jeans")
+    box.press("Enter")
+    titles = page.locator(".card-title").all_inner_texts()
+    # The merchant's pin first, then the trousers its synonym finds.
+    assert titles[0] == hat.title
+    assert len(titles) > 2 and all("Trousers" in title for title in titles[1:])
+    assert page.locator(".card-title mark").first.inner_text() == "Trousers"
+    page.screenshot(path=tmp_path / "search-synonym-and-pin.png", full_page=True)
+
+    box.fill("xqzvbnkw")
+    box.press("Enter")
+    assert page.get_by_text("No products match “xqzvbnkw”.").is_visible()
+    assert page.get_by_role("heading", name="You might like").is_visible()
+    assert page.get_by_role("list", name="You might like").locator(".card").count() > 0
+    assert_no_broken_images(page)
+    page.screenshot(path=tmp_path / "search-zero-results.png", full_page=True)

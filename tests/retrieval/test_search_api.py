@@ -25,8 +25,9 @@ def test_text_search_returns_real_products_with_score_and_signals(client, indexe
     assert response.status_code == 200
     assert body["total"] >= 10 and len(body["results"]) == min(24, body["total"])
     first = body["results"][0]
-    assert set(first) == {"product", "score", "signals"}
+    assert set(first) == {"product", "score", "signals", "highlight", "variants"}
     assert first["score"] > 0 and set(first["signals"]) <= {"vector", "keyword"}
+    assert "<mark>Shirt</mark>" in first["highlight"]["title"]
     assert Product.objects.filter(pk=first["product"]["id"]).exists()
     assert first["product"]["images"][0]["url"].startswith("/media/")
     keyword_hits = [r for r in body["results"] if "keyword" in r["signals"]]
@@ -67,16 +68,18 @@ def test_filters_paging_and_facets(client, indexed_catalog):
         product = Product.objects.get(pk=hit["product"]["id"])
         assert product.category.slug == "dress"
         assert product.price <= Decimal(80) and product.stock_quantity > 0
-    # Facets count the whole filtered match set, not the page.
-    assert sum(c["count"] for c in body["facets"]["categories"]) == body["total"]
+    # Facets count the whole filtered match set, not the page; the ticked category's count is
+    # the total.
+    (dress,) = [c for c in body["facets"]["category"] if c["selected"]]
+    assert dress["value"] == "dress" and dress["count"] == body["total"]
     assert sum(b["count"] for b in body["facets"]["price_bands"]) == body["total"]
-    page1 = search(client, q="dress", page_size=7).json()
-    page2 = search(client, q="dress", page_size=7, page=2).json()
+    page1 = search(client, q="dress", page_size=3).json()
+    page2 = search(client, q="dress", page_size=3, page=2).json()
     ids1 = [r["product"]["id"] for r in page1["results"]]
     ids2 = [r["product"]["id"] for r in page2["results"]]
     assert page1["has_more"] and not set(ids1) & set(ids2)
     assert ids1 == [
-        r["product"]["id"] for r in search(client, q="dress", page_size=7).json()["results"]
+        r["product"]["id"] for r in search(client, q="dress", page_size=3).json()["results"]
     ]
 
 

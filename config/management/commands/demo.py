@@ -51,6 +51,7 @@ class Command(BaseCommand):
             stderr=self.stderr,
         )
         self._index()
+        demo_synonyms_ensure(merchant)
         if no_serve:
             return
         demo_user_enable(merchant)
@@ -158,3 +159,22 @@ def demo_user_disable() -> None:
         user.is_active = False
         user.save(update_fields=["password", "is_active"])
         AuthToken.objects.filter(user=user).delete()
+
+
+# What shoppers type for the demo catalog's own words.
+DEMO_SYNONYMS = [
+    ("one_way", ["jeans", "pants", "chinos"], ["trousers"]),
+    ("one_way", ["coat", "parka"], ["jacket"]),
+    ("equivalent", ["sneakers", "trainers", "running shoes"], []),
+    ("equivalent", ["t-shirt", "tee"], []),
+]
+
+
+def demo_synonyms_ensure(merchant) -> None:
+    """The demo shop's synonym sets, once (a second run keeps any the merchant changed)."""
+    from retrieval.synonyms import synonym_save
+
+    if merchant.synonyms.exists():
+        return
+    for kind, terms, synonyms in DEMO_SYNONYMS:
+        synonym_save(merchant=merchant, kind=kind, terms=terms, synonyms=synonyms)

@@ -1,0 +1,99 @@
+"""Zero-result recovery: when nothing matches, say so, and offer the next best things.
+
+In order, each labelled where it is shown:
+1. "did you mean": the query spelled with a wider edit budget, offered as a link when that
+   spelling has matches;
+2. a relaxed query: the least informative words dropped (first words no product carries, then
+   the commonest), its matches shown as matches *of the relaxed query*;
+3. "you might like": in-stock products of the category nearest to the query, never counted or
+   presented as matches.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from config.replicas import read_connection
+from retrieval.encoders import ClipEncoder
+from retrieval.filters import SearchFilters
+from retrieval.keyword import KeywordQuery, Slot, analyse_query, slot_matches
+from retrieval.vector import product_vector_ranking
+
+YOU_MIGHT_LIKE = 8
+# Relaxing tries at most this many words: each try is one keyword statement.
+MOST_WORDS_RELAXED = 8
+
+
+@dataclass(frozen=True)
+class Recovery:
+    did_you_mean: str | None = None
+    relaxed_query: str | None = None
+    dropped_words: tuple[str, ...] = ()
+    you_might_like: tuple[int, ...] = ()  # product ids, nearest first
+
+
+@dataclass(frozen=True)
+class Relaxed:
+    query: str
+    dropped: tuple[str, ...]
+    product_ids: list[int]
+
+
+def did_you_mean(query: str, analysed: KeywordQuery, filters: SearchFilters) -> str | None:
+    """The query respelled with one more edit per word, if that spelling matches something."""
+    wider = analyse_query(query, extra_edits=1)
+    if not wider.slots or wider.words == analysed.words:
+        return None
+    return wider.text if slot_matches(wider.slots, filters) else None
+
+
+def relaxed_query(analysed: KeywordQuery, filters: SearchFilters) -> Relaxed | None:
+    """Drop the least informative words, one at a time, until the rest has matches."""
+    slots = list(analysed.slots[:MOST_WORDS_RELAXED])
+    if len(slots) < 2:
+        return None
+    # How many products carry each word, up to the keyword half's bound: a word nothing carries
+    # tells the catalog nothing; among the rest the commonest tells it least.
+    carried = {slot: len(slot_matches((slot,), filters)) for slot in slots}
+    order = sorted(slots, key=lambda slot: (carried[slot] > 0, -carried[slot]))
+    dropped: list[Slot] = []
+    for slot in order[:-1]:
+        dropped.append(slot)
+        kept = tuple(s for s in slots if s not in dropped)
+        found = slot_matches(kept, filters)
+        if found:
+            return Relaxed(" ".join(s.text for s in kept), tuple(s.text for s in dropped), found)
+    return None
+
+
+# The category of the first of the nearest products that has one.
+_NEAREST_CATEGORY_SQL = """
+SELECT category.slug
+FROM unnest(%s::bigint[]) WITH ORDINALITY AS nearest(product_id, position)
+JOIN catalog_product AS product ON product.id = nearest.product_id
+JOIN catalog_category AS category ON category.id = product.category_id
+ORDER BY nearest.position LIMIT 1
+"""
+
+
+def you_might_like(
+    query_vector: Sequence[float],
+    nearest: Sequence[tuple[int, float]],
+    *,
+    encoder: ClipEncoder,
+    filters: SearchFilters,
+) -> tuple[int, ...]:
+    """In-stock products of the category of the product nearest to the query."""
+    with read_connection().cursor() as cursor:
+        cursor.execute(_NEAREST_CATEGORY_SQL, [[pk for pk, _ in nearest]])
+        row = cursor.fetchone()
+    if row is None:
+        return ()
+    (slug,) = row
+    in_category = dataclasses.replace(filters, categories=(slug,), in_stock=True)
+    ranked = product_vector_ranking(
+        query_vector, encoder=encoder, filters=in_category, limit=YOU_MIGHT_LIKE
+    )
+    return tuple(pk for pk, _ in ranked)
