@@ -318,6 +318,7 @@ REST_FRAMEWORK = {
 # Read by config.throttles on every request, so a test or a deployment can change them.
 FIDELIS_THROTTLE_RATES = {
     "search": os.environ.get("FIDELIS_THROTTLE_SEARCH", "120/min"),
+    "suggest": os.environ.get("FIDELIS_THROTTLE_SUGGEST", "600/min"),
     "photo_search": os.environ.get("FIDELIS_THROTTLE_PHOTO_SEARCH", "30/min"),
     "token": os.environ.get("FIDELIS_THROTTLE_TOKEN", "10/min"),
     "create": os.environ.get("FIDELIS_THROTTLE_CREATE", "20/min"),

@@ -68,6 +68,12 @@ class SearchThrottle(SettingsRateThrottle):
     scope = "search"
 
 
+class SuggestThrottle(SettingsRateThrottle):
+    """Suggestions come with every keystroke: a rate of their own."""
+
+    scope = "suggest"
+
+
 class PhotoSearchThrottle(SettingsRateThrottle):
     """Photo search encodes an image per request: a lower rate than text search."""
 

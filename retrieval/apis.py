@@ -18,7 +18,7 @@ from catalog.images import read_upload, single_upload
 from catalog.models import Availability
 from catalog.selectors import products_for_storefront
 from config.replicas import replica_reads
-from config.throttles import PhotoSearchThrottle, SearchThrottle
+from config.throttles import PhotoSearchThrottle, SearchThrottle, SuggestThrottle
 from retrieval.params import FilterParams, TextSearchParams, parse, reject_unexpected
 from retrieval.search import (
     SearchPage,
@@ -26,6 +26,7 @@ from retrieval.search import (
     products_search_text,
     products_similar,
 )
+from retrieval.suggest import MAX_SUGGESTIONS, suggestions_for
 
 
 class ImageOutput(serializers.Serializer):
@@ -226,6 +227,34 @@ class TextSearchApi(APIView):
     def get(self, request):
         params = parse(TextSearchParams, request.query_params)
         return _search_response(products_search_text, params, query=params.validated_data["q"])
+
+
+class SuggestParams(serializers.Serializer):
+    q = serializers.CharField(max_length=200, trim_whitespace=True, help_text="What is typed.")
+
+
+class SuggestionOutput(serializers.Serializer):
+    text = serializers.CharField(help_text="The query to search for.")
+    kind = serializers.ChoiceField(choices=["category", "brand", "word"])
+    hits = serializers.IntegerField(help_text="Shown products that carry the term.")
+
+
+@method_decorator(replica_reads, name="dispatch")
+class SuggestApi(APIView):
+    throttle_classes = [SuggestThrottle]
+
+    @extend_schema(
+        parameters=[SuggestParams],
+        responses=inline_serializer("Suggestions", {"suggestions": SuggestionOutput(many=True)}),
+        description=f"Up to {MAX_SUGGESTIONS} terms of shown products as the shopper types: "
+        "prefix and one-typo tolerant, at least 2 products each.",
+    )
+    def get(self, request):
+        params = parse(SuggestParams, request.query_params)
+        found = suggestions_for(params.validated_data["q"])
+        return Response(
+            {"suggestions": [{"text": s.text, "kind": s.kind, "hits": s.hits} for s in found]}
+        )
 
 
 @method_decorator(replica_reads, name="dispatch")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rest_framework import exceptions, serializers
 
-from catalog.models import Category, Product
+from catalog.models import Category
 from config.api_errors import reject_unknown
+from config.replicas import read_connection
 from retrieval.filters import SearchFilters
 from retrieval.results import FACETS, SORTS, Selection
 from retrieval.search import PAGE_SIZE
@@ -13,6 +14,7 @@ from retrieval.search import PAGE_SIZE
 # Values one facet may select at once.
 MAX_FACET_VALUES = 50
 FACET_NAMES = {"brand": "brand", "color": "colour", "size": "size"}
+FACET_COLUMNS = {"brand": "brand", "color": "color", "size": "size"}  # never a shopper's text
 
 # Parameters that would make search improvise. Strict fidelity is not a shopper option.
 CREATION_PARAMETERS = {"fidelity", "mode", "strength", "creativity", "generate", "guidance"}
@@ -116,11 +118,21 @@ class FilterParams(serializers.Serializer):
         return Selection({facet: frozenset(data[facet]) for facet in FACETS if data[facet]})
 
 
+# One index probe per value (product_brand, product_color, product_size): reading every row
+# that carries a value took 19 ms for two brands at 100,000 products.
+_KNOWN_VALUES_SQL = (
+    "SELECT value FROM unnest(%s::text[]) AS chosen(value) "
+    "WHERE EXISTS (SELECT 1 FROM catalog_product WHERE {column} = chosen.value)"
+)
+
+
 def _known_values(facet: str, values: list[str]) -> list[str]:
-    """Facet values some product carries (served by the product_<facet> indexes)."""
+    """Facet values some product carries."""
     if not values:
         return values
-    known = set(Product.objects.filter(**{f"{facet}__in": values}).values_list(facet, flat=True))
+    with read_connection().cursor() as cursor:
+        cursor.execute(_KNOWN_VALUES_SQL.format(column=FACET_COLUMNS[facet]), [values])
+        known = {row[0] for row in cursor.fetchall()}
     unknown = sorted(set(values) - known)
     if unknown:
         raise serializers.ValidationError(

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from config.replicas import read_connection
 from retrieval.encoders import ClipEncoder
 from retrieval.filters import SearchFilters
-from retrieval.keyword import KeywordQuery, Slot, analyse_query, slot_matches
+from retrieval.keyword import (
+    KEYWORD_SCAN_LIMIT,
+    KeywordQuery,
+    Slot,
+    analyse_query,
+    slot_counts,
+    slot_matches,
+)
 from retrieval.vector import product_vector_ranking
 
 YOU_MIGHT_LIKE = 8
@@ -42,7 +49,13 @@ class Relaxed:
 
 
 def did_you_mean(query: str, analysed: KeywordQuery, filters: SearchFilters) -> str | None:
-    """The query respelled with one more edit per word, if that spelling matches something."""
+    """The query respelled with one more edit per word, if that spelling matches something.
+
+    Only a word the vocabulary has nothing near can be respelled: when every word is a
+    catalog word, a wider budget finds the same words again and nothing is looked up.
+    """
+    if not analysed.unknown:
+        return None
     wider = analyse_query(query, extra_edits=1)
     if not wider.slots or wider.words == analysed.words:
         return None
@@ -56,7 +69,8 @@ def relaxed_query(analysed: KeywordQuery, filters: SearchFilters) -> Relaxed | N
         return None
     # How many products carry each word, up to the keyword half's bound: a word nothing carries
     # tells the catalog nothing; among the rest the commonest tells it least.
-    carried = {slot: len(slot_matches((slot,), filters)) for slot in slots}
+    counts = slot_counts(tuple(slots), filters, cap=KEYWORD_SCAN_LIMIT)
+    carried = dict(zip(slots, counts, strict=True))
     order = sorted(slots, key=lambda slot: (carried[slot] > 0, -carried[slot]))
     dropped: list[Slot] = []
     for slot in order[:-1]:

@@ -85,6 +85,7 @@ class Match:
     merchant_id: int
     in_stock: bool
     lift: int = 0  # -1 boosted, +1 buried by a merchandising rule
+    pinned: bool = False  # placed by a merchant's pin, whether or not it matched
 
 
 @dataclass(frozen=True)
@@ -131,11 +132,9 @@ def _pinned(tiles: list[Match], pins: dict) -> list[Match]:
     pinned = {tile.product_id: tile for tile in tiles if tile.product_id in pins}
     rest = [tile for tile in tiles if tile.product_id not in pinned]
     for pk in sorted(pinned, key=lambda pk: pins[pk].position):
-        tile = pinned[pk]
-        signal = f"rule:{pins[pk].name}"
-        rest.insert(
-            pins[pk].position - 1, dataclasses.replace(tile, signals=(*tile.signals, signal))
-        )
+        signals = (*pinned[pk].signals, f"rule:{pins[pk].name}")
+        tile = dataclasses.replace(pinned[pk], signals=signals, pinned=True)
+        rest.insert(pins[pk].position - 1, tile)
     return rest
 
 
@@ -234,15 +233,19 @@ def _facets(matches: list[Match], tiles: list[Match], selection: Selection) -> d
     return facets
 
 
+# From the groups to their variants through the product_item_group index (its condition,
+# item_group_id <> '', is repeated so the planner may use it); the strict-fidelity rule then
+# reads only those rows. Filtering the catalog first took 16 ms at 100,000 products.
 _GROUP_OPTIONS_SQL = """
-SELECT merchant_id, item_group_id, count(*),
-  array_agg(DISTINCT color ORDER BY color) FILTER (WHERE color <> ''),
-  array_agg(DISTINCT size ORDER BY size) FILTER (WHERE size <> '')
-FROM catalog_product
-WHERE id IN ({products}) AND (merchant_id, item_group_id) IN (
-  SELECT * FROM unnest(%s::bigint[], %s::text[])
-)
-GROUP BY merchant_id, item_group_id
+SELECT product.merchant_id, product.item_group_id, count(*),
+  array_agg(DISTINCT product.color ORDER BY product.color) FILTER (WHERE product.color <> ''),
+  array_agg(DISTINCT product.size ORDER BY product.size) FILTER (WHERE product.size <> '')
+FROM unnest(%s::bigint[], %s::text[]) AS item(merchant_id, group_id)
+JOIN catalog_product AS product
+  ON product.merchant_id = item.merchant_id AND product.item_group_id = item.group_id
+  AND product.item_group_id <> ''
+WHERE product.id IN ({products})
+GROUP BY product.merchant_id, product.item_group_id
 """
 
 
@@ -262,7 +265,7 @@ def variant_options(tiles: Sequence[Match], products_sql: tuple[str, tuple]):
     with read_connection().cursor() as cursor:
         cursor.execute(
             _GROUP_OPTIONS_SQL.format(products=products),
-            [*params, [m for m, _ in grouped], [g for _, g in grouped]],
+            [[m for m, _ in grouped], [g for _, g in grouped], *params],
         )
         return {
             (merchant, group): VariantOptions(count, tuple(colors or ()), tuple(sizes or ()))

@@ -7,6 +7,7 @@ ranked.
 
 from __future__ import annotations
 
+import contextvars
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from rest_framework import exceptions
 from catalog.images import inspect_image
 from catalog.models import Product
 from catalog.selectors import products_displayed, products_searchable
+from config.replicas import read_connection
 from retrieval.encoders import get_encoder
 from retrieval.filters import SearchFilters
 from retrieval.fusion import FusedHit, reciprocal_rank_fusion
@@ -30,10 +32,12 @@ from retrieval.vector import image_vector_ranking, product_vector, product_vecto
 PAGE_SIZE = 24
 NO_SELECTION = Selection()
 
-# A text query is encoded on this pool while the database runs the keyword half: ONNX Runtime
-# and psycopg both release the GIL, so the two overlap (bench/search.py, HTTP text search).
+# The vector half (encode the query, then the HNSW search) runs on this pool while the request's
+# own connection runs the keyword half: ONNX Runtime and psycopg release the GIL, and the two
+# database searches run in two PostgreSQL backends at once (bench/search.py, HTTP text search).
+# Each pool thread keeps its own connection (so up to 4 more per app process).
 # Threads start on first use, after any fork of the app server.
-_text_encoding = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fidelis-text-encode")
+_vector_half = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fidelis-vector-half")
 
 
 class PageOutOfRange(exceptions.NotFound):
@@ -53,6 +57,7 @@ class SearchHit:
     signals: tuple[str, ...]
     highlight: dict[str, str] | None = None  # title and description snippet, as safe HTML
     variants: VariantOptions | None = None  # what the item's variants offer, when it has some
+    pinned: bool = False  # a merchant's pin put it here: the page labels it
 
 
 @dataclass(frozen=True)
@@ -87,12 +92,24 @@ def products_search_text(
     """Keyword matches (every word, typo-tolerant) and vector matches above the model's
     cut-off, fused; zero-result recovery when there are none."""
     encoder = get_encoder()
-    encoding = _text_encoding.submit(encoder.encode_texts, [query])
+    # Inside a transaction (a test case, an atomic view) only this connection sees its rows,
+    # so the vector half then waits its turn on it.
+    on_own_connection = not read_connection().in_atomic_block
+    if on_own_connection:
+        run_in_this_context = contextvars.copy_context().run  # the replica chosen, if any
+        vector_half = _vector_half.submit(
+            run_in_this_context, _text_vector_half, query, encoder, filters
+        )
+    else:
+        encoding = _vector_half.submit(encoder.encode_texts, [query])
     analysed = analyse_query(query)
     rules = RuleSet(rules_for([query, analysed.text], [*analysed.typed, *analysed.words]))
     keyword_ids = keyword_ranking(query, filters, analysed=analysed)
-    query_vector = encoding.result()[0]
-    nearest = product_vector_ranking(query_vector, encoder=encoder, filters=filters)
+    if on_own_connection:
+        query_vector, nearest = vector_half.result()
+    else:
+        query_vector = encoding.result()[0]
+        nearest = product_vector_ranking(query_vector, encoder=encoder, filters=filters)
     cutoff = vector_match_similarity(encoder)
     vector_ids = [pid for pid, distance in nearest if 1.0 - distance > cutoff]
     fused = reciprocal_rank_fusion({"vector": vector_ids, "keyword": keyword_ids})
@@ -115,6 +132,15 @@ def products_search_text(
         recovery=recovery,
         rules=rules,
     )
+
+
+def _text_vector_half(query: str, encoder, filters: SearchFilters):
+    """(query vector, nearest products): on a pool thread's own connection."""
+    # No request cycle closes this thread's connection: drop it here if an error or its age
+    # made it unusable (a restarted database), as Django does for a request's.
+    read_connection().close_if_unusable_or_obsolete()
+    query_vector = encoder.encode_texts([query])[0]
+    return query_vector, product_vector_ranking(query_vector, encoder=encoder, filters=filters)
 
 
 def _recover(query, analysed, filters, query_vector, nearest, encoder):
@@ -209,6 +235,7 @@ def _page_of(
                 tile.signals,
                 highlight=marks.get(tile.product_id),
                 variants=options.get(tile.group),
+                pinned=tile.pinned,
             )
             for tile in shown
             if tile.product_id in products

@@ -118,6 +118,7 @@ ROUTES = {
     "storefront:product": ("public", "product"),
     "api-search-text": ("public", "text_query"),
     "api-search-photo": ("post_only", None),
+    "api-suggest": ("public", "text_query"),
     "api-products": ("public", None),
     "api-product": ("public", "product"),
     "api-similar": ("public", "product"),

@@ -86,6 +86,8 @@ def test_shopper_sorts_ticks_two_categories_uses_a_synonym_and_recovers_from_not
     titles = page.locator(".card-title").all_inner_texts()
     # The merchant's pin first, then the trousers its synonym finds.
     assert titles[0] == hat.title
+    assert page.locator(".card").first.locator(".featured").inner_text() == "Featured"
+    assert page.locator(".card .featured").count() == 1
     assert len(titles) > 2 and all("Trousers" in title for title in titles[1:])
     assert page.locator(".card-title mark").first.inner_text() == "Trousers"
     page.screenshot(path=tmp_path / "search-synonym-and-pin.png", full_page=True)
@@ -97,3 +99,44 @@ def test_shopper_sorts_ticks_two_categories_uses_a_synonym_and_recovers_from_not
     assert page.get_by_role("list", name="You might like").locator(".card").count() > 0
     assert_no_broken_images(page)
     page.screenshot(path=tmp_path / "search-zero-results.png", full_page=True)
+
+
+def test_shopper_picks_a_suggestion_with_the_keyboard(
+    live_server, page, photo_folder, run_jobs, tmp_path
+):
+    call_command("import_catalog", str(photo_folder(40)), stdout=None)
+    run_jobs()
+    page.goto(live_server.url)
+    box = page.get_by_role("combobox", name="Search products")
+
+    box.press_sequentially("snek", delay=40)  # a typo: still suggested
+    options = page.get_by_role("listbox", name="Suggestions").get_by_role("option")
+    options.first.wait_for()
+    assert "sneakers" in options.all_inner_texts()
+    assert box.get_attribute("aria-expanded") == "true"
+    page.screenshot(path=tmp_path / "suggestions.png", full_page=True)
+    chosen = options.all_inner_texts().index("sneakers")
+    for _ in range(chosen + 1):
+        box.press("ArrowDown")
+    assert box.get_attribute("aria-activedescendant") == options.nth(chosen).get_attribute("id")
+    box.press("Enter")
+
+    page.wait_for_url("**/search/?q=sneakers")
+    assert page.get_by_role("heading", name="Results for “sneakers”").is_visible()
+    assert page.locator(".card-title").count() == 4
+
+
+def test_the_search_form_works_without_javascript(live_server, browser, photo_folder, run_jobs):
+    call_command("import_catalog", str(photo_folder(20)), stdout=None)
+    run_jobs()
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url)
+        box = page.get_by_label("Search products", exact=True)
+        assert box.get_attribute("role") is None  # no combobox without the script
+        box.fill("shirt")
+        box.press("Enter")
+        assert page.get_by_role("heading", name="Results for “shirt”").is_visible()
+    finally:
+        context.close()
