@@ -37,3 +37,10 @@ def post_worker_init(worker):
     from retrieval.encoders import get_encoder
 
     get_encoder()
+
+
+def worker_exit(server, worker):
+    # Searches and clicks still waiting for their batch are written before the worker goes.
+    from analytics.recorder import recorder
+
+    recorder.flush()

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "catalog",
     "retrieval",
     "creation",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -281,6 +282,16 @@ FIDELIS_ENCODER_PRECISION = os.environ.get("FIDELIS_ENCODER_PRECISION", "")
 # (retrieval/match_cutoff.py holds each model's; calibrate_match_cutoff prints a shop's own).
 _match_similarity = os.environ.get("FIDELIS_VECTOR_MATCH_SIMILARITY", "")
 FIDELIS_VECTOR_MATCH_SIMILARITY = float(_match_similarity) if _match_similarity else None
+
+# Merchants' synonyms applied to the keyword half (search_eval --compare synonyms=off turns it off).
+FIDELIS_SYNONYMS = env_bool("FIDELIS_SYNONYMS", True)
+
+# --- Search analytics (analytics/) -------------------------------------------------------------
+FIDELIS_ANALYTICS = env_bool("FIDELIS_ANALYTICS", True)
+FIDELIS_ANALYTICS_FLUSH_S = float(os.environ.get("FIDELIS_ANALYTICS_FLUSH_S", "1"))
+# Tests turn this on: rows are written at once, in the caller's transaction (rolled back with it).
+FIDELIS_ANALYTICS_INLINE = False
+FIDELIS_ANALYTICS_RETENTION_DAYS = int(os.environ.get("FIDELIS_ANALYTICS_RETENTION_DAYS", "90"))
 
 # --- Queue -------------------------------------------------------------------------------------
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"

@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("retrieval.api_urls")),
     path("api/v1/", include("catalog.api_urls")),
     path("api/v1/", include("creation.api_urls")),
+    path("api/v1/", include("analytics.api_urls")),
     path("create/", include("creation.urls")),
     path("studio/", include("creation.studio_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -5,6 +5,8 @@ Every endpoint returns only real catalog products (catalog.selectors.products_se
 
 from __future__ import annotations
 
+import time
+
 from django.http import Http404
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -14,6 +16,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics.events import search_logged
 from catalog.images import read_upload, single_upload
 from catalog.models import Availability
 from catalog.selectors import products_for_storefront
@@ -179,6 +182,9 @@ class RecoveryOutput(serializers.Serializer):
 
 
 class SearchPageOutput(serializers.Serializer):
+    query_id = serializers.SerializerMethodField(
+        help_text="Send it back with clicks on these results (POST /api/v1/events/)."
+    )
     results = HitOutput(many=True, source="hits")
     total = serializers.IntegerField()
     page = serializers.IntegerField()
@@ -191,6 +197,10 @@ class SearchPageOutput(serializers.Serializer):
         help_text="Set when nothing matched the query as typed: each recovery step, labelled."
     )
 
+    @extend_schema_field(serializers.UUIDField())
+    def get_query_id(self, page) -> str:
+        return self.context["query_id"]
+
     @extend_schema_field(RecoveryOutput(allow_null=True))
     def get_recovery(self, page) -> dict | None:
         return None if page.recovery is None else RecoveryOutput().to_representation(page)
@@ -201,9 +211,10 @@ class SearchPageOutput(serializers.Serializer):
 FILTER_PARAMETERS = [FilterParams]
 
 
-def _search_response(search, params: FilterParams, **inputs) -> Response:
-    """Run a search service with the validated filters, facets, sort and paging."""
+def _search_response(search, params: FilterParams, *, mode: str, **inputs) -> Response:
+    """Run a search service with the validated filters, facets, sort and paging; log it."""
     data = params.validated_data
+    started = time.perf_counter()
     page: SearchPage = search(
         filters=params.filters(),
         selection=params.selection(),
@@ -212,7 +223,15 @@ def _search_response(search, params: FilterParams, **inputs) -> Response:
         page_size=data["page_size"],
         **inputs,
     )
-    return Response(SearchPageOutput(page).data)
+    query_id = search_logged(
+        mode=mode,
+        query=inputs.get("query", ""),
+        params=data,
+        page=page,
+        latency_ms=(time.perf_counter() - started) * 1000,
+        session="",
+    )
+    return Response(SearchPageOutput(page, context={"query_id": str(query_id)}).data)
 
 
 @method_decorator(replica_reads, name="dispatch")
@@ -226,7 +245,8 @@ class TextSearchApi(APIView):
     )
     def get(self, request):
         params = parse(TextSearchParams, request.query_params)
-        return _search_response(products_search_text, params, query=params.validated_data["q"])
+        query = params.validated_data["q"]
+        return _search_response(products_search_text, params, mode="text", query=query)
 
 
 class SuggestParams(serializers.Serializer):
@@ -277,7 +297,7 @@ class PhotoSearchApi(APIView):
         filters_data = request.query_params.copy()
         filters_data.update(request.POST)
         params = parse(FilterParams, filters_data, extra_allowed={"image"})
-        return _search_response(products_search_photo, params, image_data=data)
+        return _search_response(products_search_photo, params, mode="photo", image_data=data)
 
 
 @method_decorator(replica_reads, name="dispatch")
@@ -287,7 +307,7 @@ class SimilarProductsApi(APIView):
     @extend_schema(parameters=FILTER_PARAMETERS, responses=SearchPageOutput)
     def get(self, request, pk: int):
         params = parse(FilterParams, request.query_params)
-        return _search_response(products_similar, params, product_id=pk)
+        return _search_response(products_similar, params, mode="similar", product_id=pk)
 
 
 FACET_FIELDS = {"category": "category__slug", "brand": "brand", "color": "color", "size": "size"}

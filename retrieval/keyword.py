@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db import connection
 
 from config.replicas import read_connection
@@ -131,7 +132,7 @@ def analyse_query(query: str, *, extra_edits: int = 0, synonyms: bool = True) ->
     typed = query_words(query)
     if not typed:
         return KeywordQuery((), ())
-    spans = synonym_spans(typed) if synonyms else []
+    spans = synonym_spans(typed) if synonyms and settings.FIDELIS_SYNONYMS else []
     in_spans = {i for span in spans for i in range(span.start, span.end)}
     compacts = [word.replace("-", "") for word in typed]
     budgets = []

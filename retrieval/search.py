@@ -58,6 +58,7 @@ class SearchHit:
     highlight: dict[str, str] | None = None  # title and description snippet, as safe HTML
     variants: VariantOptions | None = None  # what the item's variants offer, when it has some
     pinned: bool = False  # a merchant's pin put it here: the page labels it
+    position: int = 0  # 1 = the first result of the first page
 
 
 @dataclass(frozen=True)
@@ -136,11 +137,17 @@ def products_search_text(
 
 def _text_vector_half(query: str, encoder, filters: SearchFilters):
     """(query vector, nearest products): on a pool thread's own connection."""
-    # No request cycle closes this thread's connection: drop it here if an error or its age
-    # made it unusable (a restarted database), as Django does for a request's.
-    read_connection().close_if_unusable_or_obsolete()
-    query_vector = encoder.encode_texts([query])[0]
-    return query_vector, product_vector_ranking(query_vector, encoder=encoder, filters=filters)
+    # No request cycle opens or closes this thread's connection: it is checked before and after
+    # as Django does a request's, so an error, a restarted database or its age
+    # (FIDELIS_DB_CONN_MAX_AGE; 0 = not kept) closes it.
+    connection = read_connection()
+    connection.close_if_unusable_or_obsolete()
+    try:
+        query_vector = encoder.encode_texts([query])[0]
+        nearest = product_vector_ranking(query_vector, encoder=encoder, filters=filters)
+    finally:
+        connection.close_if_unusable_or_obsolete()
+    return query_vector, nearest
 
 
 def _recover(query, analysed, filters, query_vector, nearest, encoder):
@@ -236,8 +243,9 @@ def _page_of(
                 highlight=marks.get(tile.product_id),
                 variants=options.get(tile.group),
                 pinned=tile.pinned,
+                position=(page - 1) * page_size + index,
             )
-            for tile in shown
+            for index, tile in enumerate(shown, start=1)
             if tile.product_id in products
         ],
         total=total,

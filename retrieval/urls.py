@@ -11,4 +11,6 @@ urlpatterns = [
     path("search/", views.search_text, name="search"),
     path("search/photo/", views.search_photo, name="search-photo"),
     path("products/<int:pk>/<slug:slug>/", views.product_detail, name="product"),
+    # A search result opened: logged (analytics), then the product page.
+    path("r/<uuid:query_id>/<int:pk>/", views.result_click, name="result-click"),
 ]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework.exceptions import APIException
 
+from analytics.events import result_logged, search_logged
+from analytics.sessions import search_session, with_search_session
 from catalog.images import read_upload, single_upload
-from catalog.selectors import products_for_storefront
+from catalog.selectors import products_for_storefront, products_searchable
 from config.replicas import replica_reads
 from retrieval.filters import SearchFilters
 from retrieval.params import FilterParams, TextSearchParams, parse
@@ -41,6 +45,7 @@ def _as_list(value) -> list:
 def _render_results(request, *, mode: str, run, query: str = ""):
     """Render run() -> (validated parameters, SearchPage); its errors become the message."""
     context = {"mode": mode, "query": query, "params": {}, "query_string": request.GET.copy()}
+    started = time.perf_counter()
     try:
         context["params"], context["results"] = run()
     except PageOutOfRange as err:
@@ -55,7 +60,31 @@ def _render_results(request, *, mode: str, run, query: str = ""):
         (facet, legend, facets[facet]) for facet, legend in FACET_LEGENDS.items()
     ]
     context["sorts"] = SORTS.items()
-    return render(request, "storefront/search.html", context)
+    session = search_session(request)
+    context["query_id"] = search_logged(
+        mode=mode,
+        query=query,
+        params=context["params"],
+        page=context["results"],
+        latency_ms=(time.perf_counter() - started) * 1000,
+        session=session,
+    )
+    response = render(request, "storefront/search.html", context)
+    return with_search_session(response, session)
+
+
+@require_GET
+def result_click(request, query_id, pk: int):
+    """A result opened from a search page: logged with its position, then the product."""
+    product = products_searchable().filter(pk=pk).only("id", "slug", "merchant_id").first()
+    if product is None:
+        raise Http404("No such product.")
+    try:
+        position = max(1, min(int(request.GET.get("position", "1")), 10_000))
+    except ValueError:
+        position = 1
+    result_logged(search_id=query_id, product=product, position=position, kind="click")
+    return redirect("storefront:product", pk=product.pk, slug=product.slug)
 
 
 @replica_reads

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 from config import embedded_db
 
@@ -84,3 +85,13 @@ def image_server():
 
     with image_server_running(dataset_photos(1)[0].read_bytes()) as base:
         yield base
+
+
+@pytest.fixture
+def indexed_catalog(photo_folder, run_jobs):
+    """50 real photos imported (5 per category) and indexed by the worker."""
+    from catalog.models import Product
+
+    call_command("import_catalog", str(photo_folder(50)), stdout=None)
+    run_jobs()
+    return Product.objects.all()

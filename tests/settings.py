@@ -14,3 +14,7 @@ os.environ.setdefault("FIDELIS_FEED_LOOPBACK_ONLY", "1")
 os.environ.setdefault("FIDELIS_STATIC_MANIFEST", "0")
 
 from config.settings import *  # noqa: F403
+
+# Analytics rows written at once in the test's own transaction, so that a test's rows go with
+# it. The real-process test turns the batching thread back on (FIDELIS_ANALYTICS_INLINE=0).
+FIDELIS_ANALYTICS_INLINE = os.environ.get("FIDELIS_ANALYTICS_INLINE", "1") == "1"

@@ -44,6 +44,12 @@ def test_the_demo_imports_a_feed_and_a_second_run_restores_a_deleted_image(
     body = Client().get("/api/v1/search/", {"q": f"{trousers.color.lower()} jeans"}).json()
     assert trousers.pk in [hit["product"]["id"] for hit in body["results"]]
 
+    # The demo's judgement list, from the dataset's labels, scores the search.
+    scored = io.StringIO()
+    call_command("search_eval", merchant="demo", stdout=scored)
+    overall = scored.getvalue().splitlines()[-1].split()
+    assert overall[0] == "overall" and float(overall[4]) == 1.0  # recall@100: keyword half
+
     ProductImage.objects.filter(product=products.first()).delete()  # as the admin's inline does
 
     out = demo(folder)

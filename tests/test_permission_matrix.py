@@ -11,6 +11,7 @@ about the object, so it is accepted for any refused write.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -19,9 +20,11 @@ from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 from knox.models import AuthToken
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from analytics.models import SearchEvent
 from catalog.models import (
     Category,
     FeedImport,
@@ -96,6 +99,13 @@ POLICIES = {
     # Staff-only models: superusers only, read-only (no add) for the guard's records.
     "admin_superuser": ((302, 302, 403, 403, 403, 200), (302, 302, 403, 403, 403, None)),
     # Never for anyone: adding the guard's records by hand, deleting its audit trail.
+    # Read-only records (search analytics): a merchant opens its own; nobody writes.
+    "admin_merchant_readonly_object": (
+        (302, 302, 200, 302, 403, 200),
+        (302, 302, 403, 403, 403, 403),
+    ),
+    # A search result opened from a page: logged, then redirected to the product, for anyone.
+    "public_redirect": ((302,) * 6, (405,) * 6),
     "admin_nobody": ((302, 302, 403, 403, 403, 403), (302, 302, 403, 403, 403, 403)),
     # A feed import: shown to its merchant, edited by nobody (a write is refused before the
     # object is looked up, so the other merchant's is a 403 too).
@@ -116,6 +126,8 @@ ROUTES = {
     "storefront:search": ("public", "text_query"),
     "storefront:search-photo": ("post_only", None),
     "storefront:product": ("public", "product"),
+    "storefront:result-click": ("public_redirect", "product"),
+    "api-events": ("post_only", None),
     "api-search-text": ("public", "text_query"),
     "api-search-photo": ("post_only", None),
     "api-suggest": ("public", "text_query"),
@@ -191,6 +203,13 @@ ROUTES = {
     "admin:catalog_feedimport_history": ("admin_merchant_history", "feed_import"),
     "admin:catalog_feedimport_delete": ("admin_superuser", "feed_import"),
     "admin:catalog_feedimport_progress": ("admin_merchant_json", "feed_import"),
+    # The search dashboard: a merchant sees its own figures and events; nobody edits them.
+    "admin:analytics_searchevent_changelist": ("admin_merchant_list", None),
+    "admin:analytics_searchevent_export": ("admin_merchant_list", None),
+    "admin:analytics_searchevent_add": ("admin_nobody", None),
+    "admin:analytics_searchevent_change": ("admin_merchant_readonly_object", "search_event"),
+    "admin:analytics_searchevent_history": ("admin_merchant_history", "search_event"),
+    "admin:analytics_searchevent_delete": ("admin_nobody", "search_event"),
     # Synonym sets: a merchant manages its own.
     "admin:retrieval_synonym_changelist": ("admin_merchant_list", None),
     "admin:retrieval_synonym_add": ("admin_merchant_list", None),
@@ -351,6 +370,14 @@ def world(tmp_path, settings):
         "token": AuthToken.objects.create(user=owner)[0],
         **sign_in_records(owner.username),
         "release": release,
+        "search_event": SearchEvent.objects.create(
+            mode="text",
+            query="coat",
+            results=1,
+            latency_ms=9.5,
+            merchant_ids=[shop_a.pk],
+            created_at=timezone.now(),
+        ),
         "rule": rule_save(
             merchant=shop_a,
             name="coat-first",
@@ -406,7 +433,7 @@ def url_of(route: Route, kind: str | None, objects: dict) -> str:
     target = objects["board" if kind == "board_concept" else kind]
     values = {"pk": target.pk, "object_id": target.pk, "id": target.pk}
     values |= {"slug": getattr(target, "slug", ""), "concept_id": objects["concept"].pk}
-    values |= {"sku": getattr(target, "sku", "")}
+    values |= {"sku": getattr(target, "sku", ""), "query_id": uuid.UUID(int=1)}
     names = re.findall(r"<(?:\w+:)?(\w+)>", route.pattern)
     return reverse(route.key, kwargs={name: values[name] for name in names})
 
@@ -470,6 +497,8 @@ def snapshot(objects: dict) -> dict:
         "board_concepts": list(board.entries.values_list("concept_id", flat=True)),
         "synonym": Synonym.objects.filter(pk=objects["synonym"].pk).values().first(),
         "rule": MerchandisingRule.objects.filter(pk=objects["rule"].pk).values().first(),
+        # Searches log new events as they should; A's own event stays as it was.
+        "search_event": SearchEvent.objects.filter(pk=objects["search_event"].pk).values().first(),
         "merchant": Merchant.objects.filter(pk=objects["merchant"].pk).values().first(),
         "categories": list(Category.objects.values_list("pk", "name", "slug", "parent")),
         "feed_imports": list(FeedImport.objects.values_list("pk", "merchant_id", "status")),

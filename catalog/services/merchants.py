@@ -36,8 +36,9 @@ MERCHANT_PERMISSIONS = [
     "add_merchandisingrule",
     "change_merchandisingrule",
     "delete_merchandisingrule",
+    "view_searchevent",
 ]
-MERCHANT_PERMISSION_APPS = ["catalog", "retrieval"]
+MERCHANT_PERMISSION_APPS = ["catalog", "retrieval", "analytics"]
 
 
 def merchant_add_user(*, merchant: Merchant, user: User) -> MerchantMembership:

@@ -52,6 +52,7 @@ class Command(BaseCommand):
         )
         self._index()
         demo_synonyms_ensure(merchant)
+        demo_judgements_ensure(merchant)
         if no_serve:
             return
         demo_user_enable(merchant)
@@ -178,3 +179,22 @@ def demo_synonyms_ensure(merchant) -> None:
         return
     for kind, terms, synonyms in DEMO_SYNONYMS:
         synonym_save(merchant=merchant, kind=kind, terms=terms, synonyms=synonyms)
+
+
+def demo_judgements_ensure(merchant) -> None:
+    """A judgement list from the dataset's own labels, once: for each category's noun, the
+    category's products are relevant (2) and a few of other categories are not (0). With the
+    demo's random weights the vector half scores near chance; the keyword half does the work.
+    `./fidelis manage search_eval --merchant demo` scores it."""
+    from analytics.judgements import judgements_import
+    from catalog.demo_data import NOUNS, demo_category_name
+
+    if merchant.judgements.exists():
+        return
+    products = list(merchant.products.values_list("sku", "category__name").order_by("sku"))
+    rows = []
+    for folder, noun in sorted(NOUNS.items()):
+        query, name = noun.lower(), demo_category_name(folder)
+        rows += [(query, sku, 2) for sku, category in products if category == name]
+        rows += [(query, sku, 0) for sku, category in products if category != name][:10]
+    judgements_import(merchant=merchant, rows=rows)
