@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from catalog.admin_scoping import MerchantOwnedAdmin
 from catalog.models import (
     Category,
     FeedImport,
@@ -75,7 +76,7 @@ ATTRIBUTES = ["brand", "color", "size", "material", "gtin", "condition"]
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(MerchantOwnedAdmin):
     list_display = ["title", "sku", "category", "price", "currency", "availability", "is_active"]
     list_filter = ["is_active", "availability", "category"]
     search_fields = ["title", "sku", "description", "brand", "gtin", "item_group_id"]
@@ -93,17 +94,6 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ["category"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.for_merchant(merchant_of_user(request.user))
-
-    def get_list_display(self, request):
-        if request.user.is_superuser:
-            return [*self.list_display, "merchant"]
-        return self.list_display
-
     def get_fieldsets(self, request, obj=None):
         if request.user.is_superuser:
             return self.fieldsets
@@ -111,14 +101,8 @@ class ProductAdmin(admin.ModelAdmin):
         fields = [f for f in first[1]["fields"] if f != "merchant"]
         return [(first[0], {"fields": fields}), *rest]
 
-    def has_add_permission(self, request):
-        has_merchant = request.user.is_superuser or merchant_of_user(request.user) is not None
-        return has_merchant and super().has_add_permission(request)
-
     def save_model(self, request, obj, form, change):
-        if not request.user.is_superuser:
-            obj.merchant = merchant_of_user(request.user)
-        super().save_model(request, obj, form, change)
+        super().save_model(request, obj, form, change)  # the merchant's own shop
         catalog_visibility_changed.send(sender=Product)
 
     def delete_model(self, request, obj):
@@ -284,7 +268,7 @@ class FeedImportForm(forms.ModelForm):
 
 
 @admin.register(FeedImport)
-class FeedImportAdmin(admin.ModelAdmin):
+class FeedImportAdmin(MerchantOwnedAdmin):
     """Upload a feed: it is imported by a job on the queue, its progress shown live."""
 
     form = FeedImportForm
@@ -292,12 +276,7 @@ class FeedImportAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     readonly_fields = ["status", "progress_bar", "summary", "row_errors", "error", "created_at"]
     readonly_fields += ["finished_at"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("merchant")
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(merchant=merchant_of_user(request.user))
+    list_select_related = ["merchant"]
 
     def get_fields(self, request, obj=None):
         if obj is not None:  # a submitted import is a record: shown, never edited
@@ -313,10 +292,6 @@ class FeedImportAdmin(admin.ModelAdmin):
     @admin.display(description="Feed")
     def feed_file(self, obj: FeedImport) -> str:
         return obj.file.name.rsplit("/", 1)[-1]  # private storage: named, not linked
-
-    def has_add_permission(self, request):
-        has_merchant = request.user.is_superuser or merchant_of_user(request.user) is not None
-        return has_merchant and super().has_add_permission(request)
 
     def has_change_permission(self, request, obj=None):
         return False

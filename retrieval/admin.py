@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
+from catalog.admin_scoping import MerchantOwnedAdmin
 from catalog.models import Product
 from catalog.selectors import merchant_of_user
 from retrieval.models import MerchandisingRule, Synonym
@@ -34,22 +35,10 @@ class SynonymForm(forms.ModelForm):
 
 
 @admin.register(Synonym)
-class SynonymAdmin(admin.ModelAdmin):
+class SynonymAdmin(MerchantOwnedAdmin):
     form = SynonymForm
     list_display = ["__str__", "kind", "created_at"]
     list_filter = ["kind"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        merchant = merchant_of_user(request.user)
-        return queryset.filter(merchant=merchant) if merchant else queryset.none()
-
-    def get_list_display(self, request):
-        if request.user.is_superuser:
-            return [*self.list_display, "merchant"]
-        return self.list_display
 
     def get_fields(self, request, obj=None):
         fields = ["kind", "terms", "synonyms"]
@@ -59,15 +48,6 @@ class SynonymAdmin(admin.ModelAdmin):
         if request.user.is_superuser:
             kwargs["fields"] = ["merchant", "kind", "terms", "synonyms"]
         return super().get_form(request, obj, change, **kwargs)
-
-    def has_add_permission(self, request):
-        has_merchant = request.user.is_superuser or merchant_of_user(request.user) is not None
-        return has_merchant and super().has_add_permission(request)
-
-    def save_model(self, request, obj, form, change):
-        if not request.user.is_superuser:
-            obj.merchant = merchant_of_user(request.user)
-        super().save_model(request, obj, form, change)
 
 
 class RuleForm(forms.ModelForm):
@@ -101,17 +81,11 @@ class RuleForm(forms.ModelForm):
 
 
 @admin.register(MerchandisingRule)
-class RuleAdmin(admin.ModelAdmin):
+class RuleAdmin(MerchantOwnedAdmin):
     form = RuleForm
     list_display = ["name", "match", "query", "action", "starts_at", "ends_at"]
     list_filter = ["action"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request).select_related("product")
-        if request.user.is_superuser:
-            return queryset
-        merchant = merchant_of_user(request.user)
-        return queryset.filter(merchant=merchant) if merchant else queryset.none()
+    list_select_related = ["product"]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if request.user.is_superuser:
@@ -128,7 +102,3 @@ class RuleAdmin(admin.ModelAdmin):
         if db_field.name == "product" and not request.user.is_superuser:
             kwargs["queryset"] = Product.objects.for_merchant(merchant_of_user(request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-    def has_add_permission(self, request):
-        has_merchant = request.user.is_superuser or merchant_of_user(request.user) is not None
-        return has_merchant and super().has_add_permission(request)
