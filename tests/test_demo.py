@@ -43,6 +43,10 @@ def test_the_demo_imports_a_feed_and_a_second_run_restores_a_deleted_image(
     trousers = products.filter(title__contains="Trousers").first()
     body = Client().get("/api/v1/search/", {"q": f"{trousers.color.lower()} jeans"}).json()
     assert trousers.pk in [hit["product"]["id"] for hit in body["results"]]
+    blues = products.filter(title__contains="Trousers", color__in=["Navy", "Sky"])
+    body = Client().get("/api/v1/search/", {"q": "blue jeans", "page_size": 100}).json()
+    found = {hit["product"]["id"] for hit in body["results"]}
+    assert body["recovery"] is None and set(blues.values_list("pk", flat=True)) == found
 
     # The demo's judgement list, from the dataset's labels, scores the search.
     scored = io.StringIO()

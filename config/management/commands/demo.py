@@ -166,6 +166,7 @@ def demo_user_disable() -> None:
 DEMO_SYNONYMS = [
     ("one_way", ["jeans", "pants", "chinos"], ["trousers"]),
     ("one_way", ["coat", "parka"], ["jacket"]),
+    ("one_way", ["blue"], ["navy", "sky"]),  # the catalog names its blues
     ("equivalent", ["sneakers", "trainers", "running shoes"], []),
     ("equivalent", ["t-shirt", "tee"], []),
 ]
