@@ -208,9 +208,6 @@ def _rule_fields(merchant, data: dict) -> dict:
                 code="rule_product_not_yours",
             )
         fields["product"] = product
-    for name in ("attribute", "value"):
-        if fields.get(name) is None and name in fields:
-            fields[name] = ""
     return fields
 
 

@@ -100,12 +100,12 @@ def arrange(
     selection: Selection,
     sort: str,
     rules: RuleSet = NO_RULES,
-    products_sql: tuple[str, tuple] | None = None,
+    products_sql: tuple[str, tuple],
 ) -> Arranged:
     """Apply the stock rule, merchandising rules, the selection, the variant folding and the
     sort; count facets."""
     relevance = sort == "relevance"
-    pins = searchable_pins(rules, products_sql) if relevance and products_sql else {}
+    pins = searchable_pins(rules, products_sql) if relevance else {}
     ranked = {hit.product_id for hit in hits}
     extra = [FusedHit(pk, 0.0, ()) for pk in pins if pk not in ranked]
     hidden = rules.hidden

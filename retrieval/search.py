@@ -177,7 +177,12 @@ def products_search_photo(
     query_vector = encoder.encode_images(encoder.pixels_of(photo.image)[None])[0]
     ranking = image_vector_ranking(query_vector, encoder=encoder, filters=filters)
     return _page_of(
-        _similarity_hits(ranking), selection=selection, sort=sort, page=page, page_size=page_size
+        _similarity_hits(ranking),
+        selection=selection,
+        sort=sort,
+        page=page,
+        page_size=page_size,
+        products_sql=filters.products_sql(),
     )
 
 
@@ -202,7 +207,12 @@ def products_similar(
         )
     )
     return _page_of(
-        _similarity_hits(ranking), selection=selection, sort=sort, page=page, page_size=page_size
+        _similarity_hits(ranking),
+        selection=selection,
+        sort=sort,
+        page=page,
+        page_size=page_size,
+        products_sql=filters.products_sql(),
     )
 
 
@@ -217,12 +227,11 @@ def _page_of(
     sort: str,
     page: int,
     page_size: int,
+    products_sql: tuple[str, tuple],
     highlight_terms: list[str] = (),
-    products_sql: tuple[str, tuple] | None = None,
     recovery: Recovery | None = None,
     rules: RuleSet = NO_RULES,
 ) -> SearchPage:
-    products_sql = products_sql or SearchFilters().products_sql()
     arranged = arrange(hits, selection=selection, sort=sort, rules=rules, products_sql=products_sql)
     total = len(arranged.tiles)
     last_page = max(1, math.ceil(total / page_size))
