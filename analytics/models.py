@@ -58,6 +58,28 @@ class ResultEvent(models.Model):
         return f"{self.kind} on product {self.product_id} at {self.position}"
 
 
+class PopularQuery(models.Model):
+    """A query many shoppers searched that still finds shown products: suggested as one types.
+
+    Rebuilt from SearchEvent by analytics.popular (after every visibility change and every
+    few minutes), never written by a request.
+    """
+
+    query = models.CharField(max_length=200, unique=True, help_text="Lowercased, single-spaced.")
+    searchers = models.PositiveIntegerField(help_text="Distinct visits that searched it.")
+    hits = models.PositiveIntegerField(help_text="Shown products it matched at the rebuild.")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["query"], name="popular_query_prefix", opclasses=["text_pattern_ops"]
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.query} ({self.searchers} searchers)"
+
+
 class Judgement(models.Model):
     """A merchant's judgement: how relevant its product (by SKU) is to a query, 0 to 3."""
 

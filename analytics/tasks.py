@@ -1,5 +1,6 @@
 from procrastinate.contrib.django import app
 
+from analytics.popular import popular_queries_refresh
 from analytics.retention import analytics_expired_delete
 
 
@@ -12,3 +13,15 @@ from analytics.retention import analytics_expired_delete
 )
 def delete_expired_analytics(timestamp: int) -> int:
     return analytics_expired_delete()
+
+
+# New searches make queries popular: rebuilt every ten minutes (and after every visibility
+# change, by retrieval.refresh_lexicon, so a hidden product's query goes at once).
+@app.periodic(cron="*/10 * * * *")
+@app.task(
+    name="fidelis.refresh_popular_queries",
+    queue="maintenance",
+    queueing_lock="refresh-popular-queries",
+)
+def refresh_popular_queries(timestamp: int) -> int:
+    return popular_queries_refresh()

@@ -292,6 +292,9 @@ FIDELIS_ANALYTICS_FLUSH_S = float(os.environ.get("FIDELIS_ANALYTICS_FLUSH_S", "1
 # Tests turn this on: rows are written at once, in the caller's transaction (rolled back with it).
 FIDELIS_ANALYTICS_INLINE = False
 FIDELIS_ANALYTICS_RETENTION_DAYS = int(os.environ.get("FIDELIS_ANALYTICS_RETENTION_DAYS", "90"))
+# A past query is suggested to others once this many distinct visits searched it (within the
+# retention period) and it still finds shown products by every word.
+FIDELIS_POPULAR_QUERY_SEARCHERS = int(os.environ.get("FIDELIS_POPULAR_QUERY_SEARCHERS", "5"))
 
 # --- Queue -------------------------------------------------------------------------------------
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"

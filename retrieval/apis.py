@@ -255,7 +255,10 @@ class SuggestParams(serializers.Serializer):
 
 class SuggestionOutput(serializers.Serializer):
     text = serializers.CharField(help_text="The query to search for.")
-    kind = serializers.ChoiceField(choices=["category", "brand", "word"])
+    kind = serializers.ChoiceField(
+        choices=["query", "category", "brand", "word"],
+        help_text="query: a popular past search; the others: a term of the catalog.",
+    )
     hits = serializers.IntegerField(help_text="Shown products that carry the term.")
 
 
@@ -266,8 +269,9 @@ class SuggestApi(APIView):
     @extend_schema(
         parameters=[SuggestParams],
         responses=inline_serializer("Suggestions", {"suggestions": SuggestionOutput(many=True)}),
-        description=f"Up to {MAX_SUGGESTIONS} terms of shown products as the shopper types: "
-        "prefix and one-typo tolerant, at least 2 products each.",
+        description=f"Up to {MAX_SUGGESTIONS} suggestions as the shopper types: popular past "
+        "searches that still find shown products, then terms of shown products (prefix and "
+        "one-typo tolerant, at least 2 products each).",
     )
     def get(self, request):
         params = parse(SuggestParams, request.query_params)

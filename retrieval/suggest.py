@@ -1,6 +1,8 @@
-"""Query suggestions as a shopper types: catalog terms that searchable products carry.
+"""Query suggestions as a shopper types: popular past queries and catalog terms.
 
-Terms are category names, brands and title words (the retrieval_suggestion_term view, built
+Popular queries (analytics.popular: searched by many visits, still finding shown products by
+every word) come first, up to MOST_POPULAR of them, completing the whole input. Catalog terms
+are category names, brands and title words (the retrieval_suggestion_term view, built
 from searchable products only), offered when at least MIN_HITS products carry them. A prefix
 finds them through the view's text_pattern_ops index; when it finds fewer than the limit, terms
 whose beginning is one edit from what was typed follow ("sneek" -> "sneakers"), among those
@@ -20,6 +22,13 @@ MIN_HITS = 2  # a word only one product carries is rarely what a shopper means
 MIN_TYPED = 2  # characters before anything is suggested
 _WORD = re.compile(r"[\w-]+")
 
+MOST_POPULAR = 5  # the rest of the list stays for the catalog's own terms
+
+_POPULAR_SQL = """
+SELECT query, 'query', hits FROM analytics_popularquery
+WHERE query LIKE %(prefix)s ORDER BY searchers DESC, query LIMIT %(limit)s
+"""
+
 _SUGGEST_SQL = """
 (SELECT term, kind, hits, 0 FROM retrieval_suggestion_term
  WHERE term LIKE %(prefix)s AND hits >= %(min_hits)s
@@ -36,7 +45,7 @@ UNION ALL
 @dataclass(frozen=True)
 class Suggestion:
     text: str
-    kind: str  # category, brand or word
+    kind: str  # query (a popular one), category, brand or word
     hits: int  # searchable products carrying the term
 
 
@@ -54,6 +63,12 @@ def suggestions_for(typed: str, *, limit: int = MAX_SUGGESTIONS) -> list[Suggest
     if len(words) > 1:
         attempts.append((" ".join(words[:-1]) + " ", words[-1]))
     with read_connection().cursor() as cursor:
+        cursor.execute(
+            _POPULAR_SQL,
+            {"prefix": _like_prefix(" ".join(words)), "limit": min(limit, MOST_POPULAR)},
+        )
+        for text, kind, hits in cursor.fetchall():
+            found[text] = Suggestion(text, kind, hits)
         for head, tail in attempts:
             if len(tail) < MIN_TYPED:
                 continue

@@ -6,6 +6,7 @@ import logging
 from procrastinate import exceptions
 from procrastinate.contrib.django import app
 
+from analytics.popular import popular_queries_refresh
 from retrieval import indexing
 from retrieval.keyword import lexicon_refresh
 
@@ -36,6 +37,8 @@ LEXICON_LOCK = "refresh-lexicon"
 @app.task(name="retrieval.refresh_lexicon", queue="indexing", queueing_lock=LEXICON_LOCK)
 def refresh_lexicon() -> None:
     lexicon_refresh()
+    # A popular query whose products were all hidden must stop being suggested too.
+    popular_queries_refresh()
 
 
 def lexicon_refresh_defer() -> None:

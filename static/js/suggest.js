@@ -5,7 +5,7 @@
   "use strict";
   const DELAY_MS = 120; // wait for a pause in typing
   const MIN_TYPED = 2;
-  const KINDS = { category: "category", brand: "brand", word: "" };
+  const KINDS = { query: "popular search", category: "category", brand: "brand", word: "" };
 
   document.querySelectorAll("input[data-suggest]").forEach(setUp);
 
