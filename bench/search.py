@@ -162,6 +162,7 @@ def run(args) -> dict:
         for i in range(100)
     ]
     feature_ms = search_feature_costs(client, rounds=3, per_round=60)
+    popular_queries_add(2_000)
     prefixes = ["cl", "sli", "nav", "dre", "snea", "vint", "soft dr", "urbn", "alde", "tr"]
     suggest_ms = [
         timed(lambda q=q: _ok(client.get("/api/v1/suggest/", {"q": q})), 1)[0][0]
@@ -267,13 +268,19 @@ def run(args) -> dict:
     return results
 
 
+LOGGING_OFF = "plain, analytics logging off"
+
+
 def search_feature_costs(client, *, rounds: int, per_round: int) -> dict[str, float]:
-    """HTTP text search p50 with each search feature on, against plain search in the same run.
+    """HTTP text search p50 with each search feature on, against plain search in the same run
+    (and plain search with analytics logging off: what logging costs).
 
     Synonyms and rules are rows: each round removes them (plain), then adds 100 synonym sets and
     6 rules, two of each kind matching the queries, and times every variant, so slow drift of a
     shared machine falls on all variants alike.
     """
+    from django.test import override_settings
+
     from catalog.models import Merchant, Product
     from retrieval.models import MerchandisingRule, Synonym
     from retrieval.rules import rule_save
@@ -336,11 +343,15 @@ def search_feature_costs(client, *, rounds: int, per_round: int) -> dict[str, fl
         "+ sort by price": {"sort": "price_asc"},
         "all on": {"brand": ["Alder", "Birch"], "color": "Navy", "sort": "price_asc"},
     }
-    samples: dict[str, list[float]] = {"plain": [], **{name: [] for name in variants}}
+    samples: dict[str, list[float]] = {"plain": [], LOGGING_OFF: []}
+    samples |= {name: [] for name in variants}
     samples["synonym query (jeans, trainers)"] = []
     for _ in range(rounds):
         settings_off()
         samples["plain"] += timed_searches({})
+        # What logging a search costs the search itself (the batch writer's thread included).
+        with override_settings(FIDELIS_ANALYTICS=False):
+            samples[LOGGING_OFF] += timed_searches({})
         settings_on()
         for name, extra in variants.items():
             samples[name] += timed_searches(extra)
@@ -349,6 +360,18 @@ def search_feature_costs(client, *, rounds: int, per_round: int) -> dict[str, fl
         )
     settings_off()
     return {name: round(median(values), 2) for name, values in samples.items()}
+
+
+def popular_queries_add(count: int) -> None:
+    """As many popular past queries as analytics.popular keeps at most: the suggester reads them."""
+    from analytics.models import PopularQuery
+
+    words = [(s, c, m, k) for s in STYLES for c in COLOURS for m in MATERIALS for k in CATEGORIES]
+    PopularQuery.objects.all().delete()
+    PopularQuery.objects.bulk_create(
+        PopularQuery(query=" ".join(w).lower(), searchers=5 + i % 50, hits=10)
+        for i, w in enumerate(words[:count])
+    )
 
 
 def _ok(response):

@@ -1,13 +1,16 @@
-"""Search settings in the admin: a merchant manages its own synonym sets and rules."""
+"""Search settings in the admin: a merchant manages its own synonym sets, rules and the
+handling of out-of-stock results."""
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from catalog.admin_scoping import MerchantOwnedAdmin
 from catalog.models import Product
 from catalog.selectors import merchant_of_user
-from retrieval.models import MerchandisingRule, Synonym
+from retrieval.models import MerchandisingRule, SearchSettings, Synonym
 from retrieval.rules import rule_check
 from retrieval.synonyms import synonym_clean
 
@@ -102,3 +105,37 @@ class RuleAdmin(MerchantOwnedAdmin):
         if db_field.name == "product" and not request.user.is_superuser:
             kwargs["queryset"] = Product.objects.for_merchant(merchant_of_user(request.user))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(SearchSettings)
+class SearchSettingsAdmin(admin.ModelAdmin):
+    """One page per shop; a merchant's staff go straight to their own."""
+
+    fields = ["name", "out_of_stock_results"]
+    readonly_fields = ["name"]
+    list_display = ["name", "out_of_stock_results"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        merchant = merchant_of_user(request.user)
+        return queryset.filter(pk=merchant.pk) if merchant else queryset.none()
+
+    def changelist_view(self, request, extra_context=None):
+        merchant = None if request.user.is_superuser else merchant_of_user(request.user)
+        if merchant and self.has_view_or_change_permission(request):
+            return redirect(reverse("admin:retrieval_searchsettings_change", args=[merchant.pk]))
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request):
+        return False  # a shop is created with its settings
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting the settings would delete the shop (a proxy of Merchant)
+
+    def response_change(self, request, obj):
+        if request.user.is_superuser or "_continue" in request.POST:
+            return super().response_change(request, obj)
+        self.message_user(request, "Search settings saved.")
+        return redirect(reverse("admin:retrieval_searchsettings_change", args=[obj.pk]))

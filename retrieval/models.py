@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HalfVectorField
 
-from catalog.models import Product, ProductImage
+from catalog.models import Merchant, Product, ProductImage
 
 
 class ImageEmbedding(models.Model):
@@ -157,3 +157,12 @@ class MerchandisingRule(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SearchSettings(Merchant):
+    """A shop's search settings: its own admin page, which changes nothing else of the shop."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "search settings"
+        verbose_name_plural = "search settings"

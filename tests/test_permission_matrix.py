@@ -104,6 +104,8 @@ POLICIES = {
         (302, 302, 200, 302, 403, 200),
         (302, 302, 403, 403, 403, 403),
     ),
+    # A page of one's own (the shop's search settings): its list sends a merchant to it.
+    "admin_merchant_own_page": ((302, 302, 302, 302, 403, 200), (302, 302, None, None, 403, None)),
     # A search result opened from a page: logged, then redirected to the product, for anyone.
     "public_redirect": ((302,) * 6, (405,) * 6),
     "admin_nobody": ((302, 302, 403, 403, 403, 403), (302, 302, 403, 403, 403, 403)),
@@ -221,6 +223,11 @@ ROUTES = {
     "admin:retrieval_merchandisingrule_history": ("admin_merchant_history", "rule"),
     "admin:retrieval_merchandisingrule_delete": ("admin_merchant_object", "rule"),
     "admin:retrieval_merchandisingrule_change": ("admin_merchant_object", "rule"),
+    "admin:retrieval_searchsettings_changelist": ("admin_merchant_own_page", None),
+    "admin:retrieval_searchsettings_change": ("admin_merchant_object", "merchant"),
+    "admin:retrieval_searchsettings_history": ("admin_merchant_history", "merchant"),
+    "admin:retrieval_searchsettings_add": ("admin_nobody", None),
+    "admin:retrieval_searchsettings_delete": ("admin_nobody", "merchant"),
 }
 # Models only superusers may open; (app, model) -> object kind of their change views.
 SUPERUSER_ADMIN = {

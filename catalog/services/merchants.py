@@ -37,6 +37,8 @@ MERCHANT_PERMISSIONS = [
     "change_merchandisingrule",
     "delete_merchandisingrule",
     "view_searchevent",
+    "view_searchsettings",
+    "change_searchsettings",
 ]
 MERCHANT_PERMISSION_APPS = ["catalog", "retrieval", "analytics"]
 

@@ -175,6 +175,34 @@ def test_the_merchants_out_of_stock_rule(client, linen, rule, out_of_stock_shown
         assert shown.index(sold_out.pk) == 5
 
 
+def test_a_merchant_sets_the_out_of_stock_rule_in_the_admin(client, linen):
+    demo = Merchant.objects.get(slug="demo")
+    other = Merchant.objects.create(name="Other shop", slug="other")
+    owner = Client()
+    owner.force_login(merchant_user(demo))
+    own_page = f"/admin/retrieval/searchsettings/{demo.pk}/change/"
+
+    listing = owner.get("/admin/retrieval/searchsettings/")
+    assert listing.status_code == 302 and listing["Location"] == own_page
+    page = owner.get(own_page).content.decode()
+    assert '<label class="required" for="id_out_of_stock_results">' in page
+    refused = owner.post(own_page, {"out_of_stock_results": "sideways"})
+    saved = owner.post(own_page, {"out_of_stock_results": "hide", "name": "Renamed"}, follow=True)
+    elsewhere = owner.post(
+        f"/admin/retrieval/searchsettings/{other.pk}/change/", {"out_of_stock_results": "hide"}
+    )
+
+    assert refused.status_code == 200 and "Select a valid choice" in refused.content.decode()
+    assert "Search settings saved." in saved.content.decode()
+    assert elsewhere.status_code == 302  # not found: another shop's settings
+    name = demo.name
+    demo.refresh_from_db(), other.refresh_from_db()
+    assert (demo.out_of_stock_results, other.out_of_stock_results) == ("hide", "last")
+    assert demo.name == name  # shown, never changed here
+    (sold_out,) = linen.filter(stock_quantity=0)
+    assert sold_out.pk not in ids(search(client, q="linen", page_size=100))
+
+
 @pytest.mark.parametrize(
     ("params", "code"),
     [
