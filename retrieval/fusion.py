@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # Cormack et al.'s constant: damps the head of each list so no single signal dominates.
 RRF_K = 60
 
 
-@dataclass(frozen=True)
-class FusedHit:
+class FusedHit(NamedTuple):  # a tuple: a search makes a few hundred
     product_id: int
     score: float
     signals: tuple[str, ...]  # which rankings matched, e.g. ("vector", "keyword")

@@ -12,7 +12,6 @@ import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 from catalog.models import OutOfStockResults
@@ -39,9 +38,12 @@ PRICE_BANDS: list[tuple[str, Decimal | None, Decimal | None]] = [
     ("200 and over", Decimal(200), None),
 ]
 
+# created_at as epoch seconds: only the "newest" sort reads it, and a float decodes in a
+# fraction of a timestamptz's time (a few hundred rows a search).
 _MATCHES_SQL = """
 SELECT product.id, category.slug, category.name, product.brand, product.color, product.size,
-  product.price, product.created_at, product.availability <> 'in_stock',
+  product.price, extract(epoch FROM product.created_at)::float8,
+  product.availability <> 'in_stock',
   merchant.out_of_stock_results, product.merchant_id, product.item_group_id
 FROM catalog_product AS product
 JOIN catalog_merchant AS merchant ON merchant.id = product.merchant_id
@@ -67,7 +69,9 @@ class Selection:
         return self.values.get(facet, frozenset())
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, and a search
+# builds a few hundred of these.
+@dataclass(slots=True)
 class Match:
     product_id: int
     rank: int  # in the fused relevance order
@@ -79,7 +83,7 @@ class Match:
     color: str
     size: str
     price: Decimal
-    created_at: datetime
+    created_at: float  # epoch seconds
     sinks: bool  # out of stock, and its merchant shows those last
     group: tuple  # variants of one item share it
     merchant_id: int
@@ -101,15 +105,16 @@ def arrange(
     sort: str,
     rules: RuleSet = NO_RULES,
     products_sql: tuple[str, tuple],
+    rows: dict[int, tuple] | None = None,
 ) -> Arranged:
     """Apply the stock rule, merchandising rules, the selection, the variant folding and the
-    sort; count facets."""
+    sort; count facets. `rows`: match_rows() of some of the hits, read earlier."""
     relevance = sort == "relevance"
     pins = searchable_pins(rules, products_sql) if relevance else {}
     ranked = {hit.product_id for hit in hits}
     extra = [FusedHit(pk, 0.0, ()) for pk in pins if pk not in ranked]
     hidden = rules.hidden
-    matches = [m for m in _matches([*hits, *extra]) if m.product_id not in hidden]
+    matches = [m for m in _matches([*hits, *extra], rows or {}) if m.product_id not in hidden]
     if relevance:
         matches = [_lifted(m, rules) for m in matches]
     selected = [m for m in matches if selection.admits(m)]
@@ -138,10 +143,17 @@ def _pinned(tiles: list[Match], pins: dict) -> list[Match]:
     return rest
 
 
-def _matches(hits: Sequence[FusedHit]) -> list[Match]:
+def match_rows(product_ids: Sequence[int]) -> dict[int, tuple]:
+    """What arranging reads of each product: {id: row}; a deleted product has none."""
+    if not product_ids:
+        return {}
     with read_connection().cursor() as cursor:
-        cursor.execute(_MATCHES_SQL, [[hit.product_id for hit in hits]])
-        rows = {row[0]: row for row in cursor.fetchall()}
+        cursor.execute(_MATCHES_SQL, [list(product_ids)])
+        return {row[0]: row for row in cursor.fetchall()}
+
+
+def _matches(hits: Sequence[FusedHit], known: dict[int, tuple]) -> list[Match]:
+    rows = known | match_rows([hit.product_id for hit in hits if hit.product_id not in known])
     matches = []
     for rank, hit in enumerate(hits):
         row = rows.get(hit.product_id)
@@ -188,7 +200,7 @@ _SORT_KEYS = {
     "relevance": lambda m: (m.sinks, m.lift, m.rank),
     "price_asc": lambda m: (m.sinks, m.price, m.rank, m.product_id),
     "price_desc": lambda m: (m.sinks, -m.price, m.rank, m.product_id),
-    "newest": lambda m: (m.sinks, -m.created_at.timestamp(), m.rank, m.product_id),
+    "newest": lambda m: (m.sinks, -m.created_at, m.rank, m.product_id),
 }
 
 

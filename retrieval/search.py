@@ -25,7 +25,14 @@ from retrieval.highlight import highlights
 from retrieval.keyword import analyse_query, keyword_ranking
 from retrieval.match_cutoff import vector_match_similarity
 from retrieval.recovery import Recovery, did_you_mean, relaxed_query, you_might_like
-from retrieval.results import NO_RULES, Selection, VariantOptions, arrange, variant_options
+from retrieval.results import (
+    NO_RULES,
+    Selection,
+    VariantOptions,
+    arrange,
+    match_rows,
+    variant_options,
+)
 from retrieval.rules import RuleSet, rules_for
 from retrieval.vector import image_vector_ranking, product_vector, product_vector_ranking
 
@@ -33,11 +40,12 @@ PAGE_SIZE = 24
 NO_SELECTION = Selection()
 
 # The vector half (encode the query, then the HNSW search) runs on this pool while the request's
-# own connection runs the keyword half: ONNX Runtime and psycopg release the GIL, and the two
-# database searches run in two PostgreSQL backends at once (bench/search.py, HTTP text search).
-# Each pool thread keeps its own connection (so up to 4 more per app process).
-# Threads start on first use, after any fork of the app server.
-_vector_half = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fidelis-vector-half")
+# own connection runs the keyword half, and so do a page's highlights and variants while it
+# reads the products: ONNX Runtime and psycopg release the GIL, and the statements run in two
+# PostgreSQL backends at once (bench/search.py, HTTP text search). Each pool thread keeps its
+# own connection (so up to 4 more per app process). Threads start on first use, after any fork
+# of the app server.
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="fidelis-search")
 
 
 class PageOutOfRange(exceptions.NotFound):
@@ -98,14 +106,17 @@ def products_search_text(
     on_own_connection = not read_connection().in_atomic_block
     if on_own_connection:
         run_in_this_context = contextvars.copy_context().run  # the replica chosen, if any
-        vector_half = _vector_half.submit(
-            run_in_this_context, _text_vector_half, query, encoder, filters
+        vector_half = _pool.submit(
+            run_in_this_context, _on_pool_connection, _text_vector_half, query, encoder, filters
         )
     else:
-        encoding = _vector_half.submit(encoder.encode_texts, [query])
+        encoding = _pool.submit(encoder.encode_texts, [query])
     analysed = analyse_query(query)
     rules = RuleSet(rules_for([query, analysed.text], [*analysed.typed, *analysed.words]))
     keyword_ids = keyword_ranking(query, filters, analysed=analysed)
+    # The vector half (encode, then the HNSW search) usually takes longer: meanwhile this
+    # connection reads what arranging the keyword matches needs, on an otherwise idle core.
+    rows = match_rows(keyword_ids) if on_own_connection else {}
     if on_own_connection:
         query_vector, nearest = vector_half.result()
     else:
@@ -132,22 +143,31 @@ def products_search_text(
         products_sql=filters.products_sql(),
         recovery=recovery,
         rules=rules,
+        rows=rows,
     )
 
 
-def _text_vector_half(query: str, encoder, filters: SearchFilters):
-    """(query vector, nearest products): on a pool thread's own connection."""
+def _on_pool_connection(work, *args):
+    """Run `work` on a pool thread, on that thread's own connection."""
     # No request cycle opens or closes this thread's connection: it is checked before and after
     # as Django does a request's, so an error, a restarted database or its age
     # (FIDELIS_DB_CONN_MAX_AGE; 0 = not kept) closes it.
     connection = read_connection()
     connection.close_if_unusable_or_obsolete()
     try:
-        query_vector = encoder.encode_texts([query])[0]
-        nearest = product_vector_ranking(query_vector, encoder=encoder, filters=filters)
+        return work(*args)
     finally:
         connection.close_if_unusable_or_obsolete()
-    return query_vector, nearest
+
+
+def _text_vector_half(query: str, encoder, filters: SearchFilters):
+    """(query vector, nearest products)."""
+    query_vector = encoder.encode_texts([query])[0]
+    return query_vector, product_vector_ranking(query_vector, encoder=encoder, filters=filters)
+
+
+def _marks_and_options(shown_ids, highlight_terms, shown, products_sql):
+    return highlights(shown_ids, highlight_terms), variant_options(shown, products_sql)
 
 
 def _recover(query, analysed, filters, query_vector, nearest, encoder):
@@ -231,17 +251,31 @@ def _page_of(
     highlight_terms: list[str] = (),
     recovery: Recovery | None = None,
     rules: RuleSet = NO_RULES,
+    rows: dict[int, tuple] | None = None,
 ) -> SearchPage:
-    arranged = arrange(hits, selection=selection, sort=sort, rules=rules, products_sql=products_sql)
+    arranged = arrange(
+        hits, selection=selection, sort=sort, rules=rules, products_sql=products_sql, rows=rows
+    )
     total = len(arranged.tiles)
     last_page = max(1, math.ceil(total / page_size))
     if page > last_page:
         raise PageOutOfRange(page, last_page)
     shown = arranged.tiles[(page - 1) * page_size : page * page_size]
     liked = recovery.you_might_like if recovery else ()
-    products = products_displayed([tile.product_id for tile in shown] + list(liked))
-    marks = highlights([tile.product_id for tile in shown], highlight_terms)
-    options = variant_options(shown, products_sql)
+    shown_ids = [tile.product_id for tile in shown]
+    # Highlights and variants on a pool thread's connection while this one reads the products:
+    # the two statements and the ORM's work then share the machine's cores.
+    if read_connection().in_atomic_block:  # only this connection sees the transaction's rows
+        marks, options = _marks_and_options(shown_ids, highlight_terms, shown, products_sql)
+        products = products_displayed(shown_ids + list(liked))
+    else:
+        run_in_this_context = contextvars.copy_context().run
+        extras = _pool.submit(
+            run_in_this_context, _on_pool_connection, _marks_and_options,
+            shown_ids, highlight_terms, shown, products_sql,
+        )  # fmt: skip
+        products = products_displayed(shown_ids + list(liked))
+        marks, options = extras.result()
     return SearchPage(
         # A product deleted since it was ranked is left out rather than failing the page.
         hits=[

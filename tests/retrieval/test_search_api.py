@@ -127,6 +127,26 @@ def test_product_json_is_what_the_schema_declares(client, indexed_catalog):
     assert fast["images"] and fast["category"]["slug"] == product.category.slug
 
 
+@pytest.mark.parametrize("query", ["dress", "classic hat", "xqzvw"])
+def test_search_page_json_is_what_the_schema_declares(indexed_catalog, query):
+    """The written-out page (for speed) equals DRF's field-by-field one: hits, facets, the
+    recovery of a query that matches nothing."""
+    from rest_framework import serializers
+
+    from retrieval.apis import SearchPageOutput
+    from retrieval.filters import SearchFilters
+    from retrieval.search import products_search_text
+
+    page = products_search_text(query=query, filters=SearchFilters())
+    serializer = SearchPageOutput(context={"query_id": "3f6c2a2e-0000-4000-8000-000000000000"})
+
+    fast = serializer.to_representation(page)
+    declared = serializers.Serializer.to_representation(serializer, page)
+
+    assert fast == declared
+    assert fast["results"] or fast["recovery"]
+
+
 def test_schema_and_offline_swagger_ui(client):
     schema = client.get("/api/schema/")
     docs = client.get("/api/docs/")
