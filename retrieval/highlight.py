@@ -32,12 +32,25 @@ def marked(text: str) -> str:
 
 def highlights(product_ids: Sequence[int], terms: Sequence[str]) -> dict[int, dict[str, str]]:
     """{product id: {"title": html, "description": html}} with `terms` marked."""
-    if not product_ids or not terms:
+    statement = highlights_statement(product_ids, terms)
+    if statement is None:
         return {}
-    tsquery = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
     with read_connection().cursor() as cursor:
-        cursor.execute(_HIGHLIGHT_SQL.format(terms=tsquery), [*terms, list(product_ids)])
-        return {
-            pk: {"title": marked(title), "description": marked(description)}
-            for pk, title, description in cursor.fetchall()
-        }
+        cursor.execute(*statement)
+        return highlights_read(cursor.fetchall())
+
+
+def highlights_statement(product_ids: Sequence[int], terms: Sequence[str]):
+    """(sql, params) of highlights(), for a caller that sends it with others; None: nothing
+    to mark."""
+    if not product_ids or not terms:
+        return None
+    tsquery = " || ".join(["plainto_tsquery('english', %s)"] * len(terms))
+    return _HIGHLIGHT_SQL.format(terms=tsquery), [*terms, list(product_ids)]
+
+
+def highlights_read(rows) -> dict[int, dict[str, str]]:
+    return {
+        pk: {"title": marked(title), "description": marked(description)}
+        for pk, title, description in rows
+    }

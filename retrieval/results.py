@@ -270,16 +270,29 @@ class VariantOptions:
 
 def variant_options(tiles: Sequence[Match], products_sql: tuple[str, tuple]):
     """{group: VariantOptions} of the tiles that stand for several variants: what is on offer."""
+    statement = variant_options_statement(tiles, products_sql)
+    if statement is None:
+        return {}
+    with read_connection().cursor() as cursor:
+        cursor.execute(*statement)
+        return variant_options_read(cursor.fetchall())
+
+
+def variant_options_statement(tiles: Sequence[Match], products_sql: tuple[str, tuple]):
+    """(sql, params) of variant_options(), for a caller that sends it with others; None: no
+    tile has variants."""
     grouped = [tile.group for tile in tiles if tile.group[0] is not None]
     if not grouped:
-        return {}
+        return None
     products, params = products_sql
-    with read_connection().cursor() as cursor:
-        cursor.execute(
-            _GROUP_OPTIONS_SQL.format(products=products),
-            [[m for m, _ in grouped], [g for _, g in grouped], *params],
-        )
-        return {
-            (merchant, group): VariantOptions(count, tuple(colors or ()), tuple(sizes or ()))
-            for merchant, group, count, colors, sizes in cursor.fetchall()
-        }
+    return (
+        _GROUP_OPTIONS_SQL.format(products=products),
+        [[m for m, _ in grouped], [g for _, g in grouped], *params],
+    )
+
+
+def variant_options_read(rows) -> dict[tuple, VariantOptions]:
+    return {
+        (merchant, group): VariantOptions(count, tuple(colors or ()), tuple(sizes or ()))
+        for merchant, group, count, colors, sizes in rows
+    }

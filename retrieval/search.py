@@ -21,7 +21,7 @@ from config.replicas import read_connection
 from retrieval.encoders import get_encoder
 from retrieval.filters import SearchFilters
 from retrieval.fusion import FusedHit, reciprocal_rank_fusion
-from retrieval.highlight import highlights
+from retrieval.highlight import highlights, highlights_read, highlights_statement
 from retrieval.keyword import analyse_query, keyword_ranking
 from retrieval.match_cutoff import vector_match_similarity
 from retrieval.recovery import Recovery, did_you_mean, relaxed_query, you_might_like
@@ -32,6 +32,8 @@ from retrieval.results import (
     arrange,
     match_rows,
     variant_options,
+    variant_options_read,
+    variant_options_statement,
 )
 from retrieval.rules import RuleSet, rules_for
 from retrieval.vector import image_vector_ranking, product_vector, product_vector_ranking
@@ -115,9 +117,15 @@ def products_search_text(
     rules = RuleSet(rules_for([query, analysed.text], [*analysed.typed, *analysed.words]))
     keyword_ids = keyword_ranking(query, filters, analysed=analysed)
     # The vector half (encode, then the HNSW search) usually takes longer: meanwhile this
-    # connection reads what arranging the keyword matches needs, on an otherwise idle core.
-    rows = match_rows(keyword_ids) if on_own_connection else {}
+    # connection reads what the page needs of the keyword side, on an otherwise idle core: the
+    # matches' attributes or, when no word matched, recovery's keyword steps (used unless the
+    # vector half finds matches) and their matches' attributes.
+    keyword_steps, rows = None, {}
     if on_own_connection:
+        if not keyword_ids:
+            keyword_steps = _keyword_recovery(query, analysed, filters)
+        relaxed = keyword_steps and keyword_steps[1]
+        rows = match_rows(relaxed.product_ids if relaxed else keyword_ids)
         query_vector, nearest = vector_half.result()
     else:
         query_vector = encoding.result()[0]
@@ -127,7 +135,13 @@ def products_search_text(
     fused = reciprocal_rank_fusion({"vector": vector_ids, "keyword": keyword_ids})
     recovery = None
     if not fused:
-        recovery, fused = _recover(query, analysed, filters, query_vector, nearest, encoder)
+        recovery, fused = _recover(
+            keyword_steps or _keyword_recovery(query, analysed, filters),
+            filters,
+            query_vector,
+            nearest,
+            encoder,
+        )
     slots = analysed.slots
     if recovery:
         slots = [slot for slot in slots if slot.text not in recovery.dropped_words]
@@ -167,13 +181,26 @@ def _text_vector_half(query: str, encoder, filters: SearchFilters):
 
 
 def _marks_and_options(shown_ids, highlight_terms, shown, products_sql):
-    return highlights(shown_ids, highlight_terms), variant_options(shown, products_sql)
+    """highlights() and variant_options() of the shown tiles, in one round trip."""
+    marks = highlights_statement(shown_ids, highlight_terms)
+    options = variant_options_statement(shown, products_sql)
+    if marks is None or options is None:
+        return highlights(shown_ids, highlight_terms), variant_options(shown, products_sql)
+    with read_connection().cursor() as cursor:
+        cursor.execute(marks[0] + ";\n" + options[0], [*marks[1], *options[1]])
+        marked = highlights_read(cursor.fetchall())
+        cursor.nextset()
+        return marked, variant_options_read(cursor.fetchall())
 
 
-def _recover(query, analysed, filters, query_vector, nearest, encoder):
+def _keyword_recovery(query, analysed, filters):
+    """Recovery's first two steps: ("did you mean" spelling or None, Relaxed or None)."""
+    return did_you_mean(query, analysed, filters), relaxed_query(analysed, filters)
+
+
+def _recover(keyword_steps, filters, query_vector, nearest, encoder):
     """Nothing matched: "did you mean", the relaxed query's matches, or "you might like"."""
-    suggestion = did_you_mean(query, analysed, filters)
-    relaxed = relaxed_query(analysed, filters)
+    suggestion, relaxed = keyword_steps
     if relaxed:
         hits = reciprocal_rank_fusion({"keyword": relaxed.product_ids})
         return Recovery(suggestion, relaxed.query, relaxed.dropped), hits
