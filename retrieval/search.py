@@ -120,12 +120,24 @@ def products_search_text(
     # connection reads what the page needs of the keyword side, on an otherwise idle core: the
     # matches' attributes or, when no word matched, recovery's keyword steps (used unless the
     # vector half finds matches) and their matches' attributes.
-    keyword_steps, rows = None, {}
+    keyword_steps, rows, ahead = None, {}, None
     if on_own_connection:
         if not keyword_ids:
             keyword_steps = _keyword_recovery(query, analysed, filters)
         relaxed = keyword_steps and keyword_steps[1]
         rows = match_rows(relaxed.product_ids if relaxed else keyword_ids)
+        if keyword_ids:  # then there is no recovery: the highlighted terms are known
+            ahead = _page_read_ahead(
+                keyword_ids,
+                rows=rows,
+                selection=selection,
+                sort=sort,
+                rules=rules,
+                page=page,
+                page_size=page_size,
+                products_sql=filters.products_sql(),
+                highlight_terms=_marked_terms(analysed.slots),
+            )
         query_vector, nearest = vector_half.result()
     else:
         query_vector = encoding.result()[0]
@@ -145,20 +157,25 @@ def products_search_text(
     slots = analysed.slots
     if recovery:
         slots = [slot for slot in slots if slot.text not in recovery.dropped_words]
-    marked_terms = [slot.text for slot in slots]
-    marked_terms += [other.text for slot in slots for other in slot.alternatives]
     return _page_of(
         fused,
         selection=selection,
         sort=sort,
         page=page,
         page_size=page_size,
-        highlight_terms=marked_terms,
+        highlight_terms=_marked_terms(slots),
         products_sql=filters.products_sql(),
         recovery=recovery,
         rules=rules,
         rows=rows,
+        ahead=ahead,
     )
+
+
+def _marked_terms(slots) -> list[str]:
+    return [slot.text for slot in slots] + [
+        other.text for slot in slots for other in slot.alternatives
+    ]
 
 
 def _on_pool_connection(work, *args):
@@ -279,6 +296,7 @@ def _page_of(
     recovery: Recovery | None = None,
     rules: RuleSet = NO_RULES,
     rows: dict[int, tuple] | None = None,
+    ahead: PageParts | None = None,
 ) -> SearchPage:
     arranged = arrange(
         hits, selection=selection, sort=sort, rules=rules, products_sql=products_sql, rows=rows
@@ -289,20 +307,8 @@ def _page_of(
         raise PageOutOfRange(page, last_page)
     shown = arranged.tiles[(page - 1) * page_size : page * page_size]
     liked = recovery.you_might_like if recovery else ()
-    shown_ids = [tile.product_id for tile in shown]
-    # Highlights and variants on a pool thread's connection while this one reads the products:
-    # the two statements and the ORM's work then share the machine's cores.
-    if read_connection().in_atomic_block:  # only this connection sees the transaction's rows
-        marks, options = _marks_and_options(shown_ids, highlight_terms, shown, products_sql)
-        products = products_displayed(shown_ids + list(liked))
-    else:
-        run_in_this_context = contextvars.copy_context().run
-        extras = _pool.submit(
-            run_in_this_context, _on_pool_connection, _marks_and_options,
-            shown_ids, highlight_terms, shown, products_sql,
-        )  # fmt: skip
-        products = products_displayed(shown_ids + list(liked))
-        marks, options = extras.result()
+    parts = _page_parts(shown, liked, highlight_terms, products_sql, ahead=ahead or NO_PARTS)
+    products = parts.products
     return SearchPage(
         # A product deleted since it was ranked is left out rather than failing the page.
         hits=[
@@ -310,8 +316,8 @@ def _page_of(
                 products[tile.product_id],
                 tile.score,
                 tile.signals,
-                highlight=marks.get(tile.product_id),
-                variants=options.get(tile.group),
+                highlight=parts.marks.get(tile.product_id),
+                variants=parts.options.get(tile.group),
                 pinned=tile.pinned,
                 position=(page - 1) * page_size + index,
             )
@@ -326,3 +332,56 @@ def _page_of(
         recovery=recovery,
         you_might_like=[products[pk] for pk in liked if pk in products],
     )
+
+
+@dataclass(frozen=True)
+class PageParts:
+    """What a page shows of its tiles beyond their ranking, read for the tiles in `tiles`."""
+
+    products: dict[int, Product]
+    marks: dict[int, dict[str, str]]
+    options: dict[tuple, VariantOptions]
+    tiles: frozenset[int]
+
+
+NO_PARTS = PageParts({}, {}, {}, frozenset())
+
+
+def _page_parts(shown, liked, highlight_terms, products_sql, *, ahead: PageParts) -> PageParts:
+    """Products, highlights and variants of the shown tiles, but for what `ahead` holds."""
+    missing = [tile for tile in shown if tile.product_id not in ahead.tiles]
+    missing_ids = [tile.product_id for tile in missing]
+    wanted = missing_ids + [pk for pk in liked if pk not in ahead.products]
+    if not wanted:
+        return ahead
+    # Highlights and variants on a pool thread's connection while this one reads the products:
+    # the two statements and the ORM's work then share the machine's cores.
+    if read_connection().in_atomic_block:  # only this connection sees the transaction's rows
+        marks, options = _marks_and_options(missing_ids, highlight_terms, missing, products_sql)
+        products = products_displayed(wanted)
+    else:
+        run_in_this_context = contextvars.copy_context().run
+        extras = _pool.submit(
+            run_in_this_context, _on_pool_connection, _marks_and_options,
+            missing_ids, highlight_terms, missing, products_sql,
+        )  # fmt: skip
+        products = products_displayed(wanted)
+        marks, options = extras.result()
+    return PageParts(
+        ahead.products | products,
+        ahead.marks | marks,
+        ahead.options | options,
+        ahead.tiles | frozenset(missing_ids),
+    )
+
+
+def _page_read_ahead(keyword_ids, *, rows, selection, sort, rules, page, page_size,
+                     products_sql, highlight_terms) -> PageParts:  # fmt: skip
+    """The parts of the page as it would be by keyword alone, read while the vector half runs:
+    its matches mostly rank by keyword too, so the page reads few or none after it."""
+    hits = reciprocal_rank_fusion({"keyword": keyword_ids})
+    arranged = arrange(
+        hits, selection=selection, sort=sort, rules=rules, products_sql=products_sql, rows=rows
+    )
+    shown = arranged.tiles[(page - 1) * page_size : page * page_size]
+    return _page_parts(shown, (), highlight_terms, products_sql, ahead=NO_PARTS)

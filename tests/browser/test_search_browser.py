@@ -3,7 +3,9 @@ categories, a synonym, and a query nothing matches."""
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
 
+from analytics.popular import popular_queries_refresh
 from catalog.models import Merchant, Product
 from retrieval.rules import rule_save
 from retrieval.synonyms import synonym_save
@@ -124,6 +126,29 @@ def test_shopper_picks_a_suggestion_with_the_keyboard(
     page.wait_for_url("**/search/?q=sneakers")
     assert page.get_by_role("heading", name="Results for “sneakers”").is_visible()
     assert page.locator(".card-title").count() == 4
+
+
+def test_a_popular_search_is_suggested_first(
+    live_server, page, photo_folder, run_jobs, settings, tmp_path
+):
+    call_command("import_catalog", str(photo_folder(50)), stdout=None)
+    run_jobs()
+    for _ in range(settings.FIDELIS_POPULAR_QUERY_SEARCHERS):  # each Client: another visit
+        Client().get("/search/", {"q": "soft dress"})
+    popular_queries_refresh()
+    page.goto(live_server.url)
+    box = page.get_by_role("combobox", name="Search products")
+
+    box.press_sequentially("soft d", delay=40)
+    options = page.get_by_role("listbox", name="Suggestions").get_by_role("option")
+    options.first.wait_for()
+
+    assert options.first.inner_text() == "soft dress popular search"
+    page.screenshot(path=tmp_path / "popular-suggestion.png", full_page=True)
+    box.press("ArrowDown")
+    box.press("Enter")
+    page.wait_for_url("**/search/?q=soft+dress")
+    assert page.locator(".card-title").count() == 2
 
 
 def test_the_search_form_works_without_javascript(live_server, browser, photo_folder, run_jobs):
