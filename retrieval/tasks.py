@@ -6,7 +6,7 @@ import logging
 from procrastinate import exceptions
 from procrastinate.contrib.django import app
 
-from analytics.popular import popular_queries_refresh
+from analytics.tasks import refresh_popular_queries
 from retrieval import indexing
 from retrieval.keyword import lexicon_refresh
 
@@ -38,7 +38,8 @@ LEXICON_LOCK = "refresh-lexicon"
 def refresh_lexicon() -> None:
     lexicon_refresh()
     # A popular query whose products were all hidden must stop being suggested too.
-    popular_queries_refresh()
+    with contextlib.suppress(exceptions.AlreadyEnqueued):
+        refresh_popular_queries.defer()
 
 
 def lexicon_refresh_defer() -> None:
