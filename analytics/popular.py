@@ -48,8 +48,8 @@ def popular_queries_refresh(*, now=None) -> int:
         searchers[query] = searchers.get(query, 0) + row["searchers"]
     kept = []
     for query, count in searchers.items():
-        hits = _shown_matches(query)
-        if query and hits:
+        hits = _shown_matches(query)  # 0 for a query of no words too
+        if hits:
             kept.append(PopularQuery(query=query, searchers=count, hits=hits))
     with transaction.atomic():
         PopularQuery.objects.all().delete()

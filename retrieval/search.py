@@ -362,9 +362,14 @@ def _page_parts(shown, liked, highlight_terms, products_sql, *, ahead: PageParts
     else:
         run_in_this_context = contextvars.copy_context().run
         extras = _pool.submit(
-            run_in_this_context, _on_pool_connection, _marks_and_options,
-            missing_ids, highlight_terms, missing, products_sql,
-        )  # fmt: skip
+            run_in_this_context,
+            _on_pool_connection,
+            _marks_and_options,
+            missing_ids,
+            highlight_terms,
+            missing,
+            products_sql,
+        )
         products = products_displayed(wanted)
         marks, options = extras.result()
     return PageParts(
@@ -375,8 +380,9 @@ def _page_parts(shown, liked, highlight_terms, products_sql, *, ahead: PageParts
     )
 
 
-def _page_read_ahead(keyword_ids, *, rows, selection, sort, rules, page, page_size,
-                     products_sql, highlight_terms) -> PageParts:  # fmt: skip
+def _page_read_ahead(
+    keyword_ids, *, rows, selection, sort, rules, page, page_size, products_sql, highlight_terms
+) -> PageParts:
     """The parts of the page as it would be by keyword alone, read while the vector half runs:
     its matches mostly rank by keyword too, so the page reads few or none after it."""
     hits = reciprocal_rank_fusion({"keyword": keyword_ids})
