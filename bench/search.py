@@ -93,7 +93,8 @@ def timed(fn, repeat: int) -> tuple[list[float], object]:
 def run(args) -> dict:
     import numpy as np
     import torch
-    from django.db import connection, transaction
+    from django.conf import settings
+    from django.db import connection, connections, transaction
     from django.test import Client
 
     from catalog.selectors import products_searchable
@@ -104,6 +105,9 @@ def run(args) -> dict:
     encoder = get_encoder()
     print(f"encoder {encoder.identity} ({encoder.formats}), {torch.get_num_threads()} threads")
     vectors = build_catalog(args.products, encoder)
+    # New connections from here on: the automatic search breadth is chosen from the catalog's
+    # size when a connection opens, and this one opened on an empty database.
+    connections.close_all()
 
     # --- text encode: 77-token fp32 baseline vs cut, in the profile precision ----------------
     baseline_model = _fp32_baseline(encoder)
@@ -142,10 +146,15 @@ def run(args) -> dict:
 
     # Recall first, then each timing in its own loop: an exact scan between two HNSW queries
     # pushes the index out of shared buffers, which a live service never does.
-    recalls = []
-    for q in query_vectors:
-        truth = {pid for pid, _ in exact(q)}
-        recalls.append(len(truth & {pid for pid, _ in hnsw(q)}) / len(truth))
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW hnsw.ef_search")  # the configured breadth, or the automatic one
+        ef_search = int(cursor.fetchone()[0])
+    truths = [{pid for pid, _ in exact(q)} for q in query_vectors]
+    recalls = [
+        len(truth & {pid for pid, _ in hnsw(q)}) / len(truth)
+        for q, truth in zip(query_vectors, truths, strict=True)
+    ]
+    breadths = breadth_sweep(hnsw, query_vectors, truths, restore=ef_search)
     exact_ms = [timed(lambda q=q: exact(q), 1)[0][0] for q in query_vectors[:30]]
     for q in query_vectors[:20]:
         hnsw(q)  # warm the index again
@@ -203,6 +212,13 @@ def run(args) -> dict:
         "db_query_200_candidates_p50_ms": round(median(db200_ms), 2),
         "db_query_baseline_p50_ms": round(median(exact_ms), 2),
         "recall_at_10": round(float(np.mean(recalls)), 4),
+        "hnsw_graph": {
+            "m": settings.FIDELIS_HNSW_M,
+            "ef_construction": settings.FIDELIS_HNSW_EF_CONSTRUCTION,
+            "ef_search": ef_search,
+            "ef_search_setting": settings.FIDELIS_HNSW_EF_SEARCH or "auto",
+        },
+        "recall_by_ef_search": breadths,
         "http_text_search_p50_ms": round(median(http_ms), 2),
         "http_text_search_p95_ms": round(percentile(http_ms, 95), 2),
         "search_features_p50_ms": feature_ms,
@@ -238,7 +254,20 @@ def run(args) -> dict:
             ("db exact scan (baseline), p50 ms", f"{r['db_query_baseline_p50_ms']}", ""),
             ("db HNSW+filters+strict rule top-10, p50 ms", f"{r['db_query_p50_ms']}", "<= 5"),
             ("db HNSW top-200 candidates, p50 ms", f"{r['db_query_200_candidates_p50_ms']}", ""),
-            ("recall@10 vs exact", f"{r['recall_at_10']}", ">= 0.98"),
+            (
+                f"recall@10 vs exact (m {settings.FIDELIS_HNSW_M}, ef_construction "
+                f"{settings.FIDELIS_HNSW_EF_CONSTRUCTION}, ef_search {ef_search})",
+                f"{r['recall_at_10']}",
+                ">= 0.98",
+            ),
+            *[
+                (
+                    f"  at ef_search {ef}: recall@10, db p50 ms",
+                    f"{b['recall_at_10']}, {b['db_query_p50_ms']}",
+                    "",
+                )
+                for ef, b in breadths.items()
+            ],
             ("HTTP text search, p50 ms", f"{r['http_text_search_p50_ms']}", "<= 20"),
             *[
                 (
@@ -266,6 +295,33 @@ def run(args) -> dict:
         ],
     )
     return results
+
+
+def breadth_sweep(hnsw, query_vectors, truths, *, restore: int) -> dict[int, dict]:
+    """Recall@10 and the database query's p50 at other `hnsw.ef_search` on the same graph: what
+    a shop trades when it sets FIDELIS_HNSW_EF_SEARCH (README "Sizing")."""
+    import numpy as np
+    from django.db import connection
+
+    sweep = {}
+    with connection.cursor() as cursor:
+        try:
+            for ef in (40, 100, 200, 300, 400, 800):
+                cursor.execute(f"SET hnsw.ef_search = {ef}")
+                for q in query_vectors[:20]:
+                    hnsw(q)  # warm
+                found, ms = [], []
+                for q, truth in zip(query_vectors, truths, strict=True):
+                    samples, rows = timed(lambda q=q: hnsw(q), 1)
+                    found.append(len(truth & {pid for pid, _ in rows}) / len(truth))
+                    ms.append(samples[0])
+                sweep[ef] = {
+                    "recall_at_10": round(float(np.mean(found)), 4),
+                    "db_query_p50_ms": round(median(ms), 2),
+                }
+        finally:
+            cursor.execute(f"SET hnsw.ef_search = {int(restore)}")
+    return sweep
 
 
 LOGGING_OFF = "plain, analytics logging off"

@@ -8,6 +8,8 @@ Environment variables (all optional):
   FIDELIS_ENCODER_WEIGHTS weights for a named model: an open_clip pretrained tag or a local file
   FIDELIS_ENCODER_PRECISION  auto (default; fp32 for tiny), or force fp32, bf16, onnx-fp32, int8
   FIDELIS_VECTOR_MATCH_SIMILARITY  cut-off for vector-only matches (default: the model's own)
+  FIDELIS_HNSW_M, FIDELIS_HNSW_EF_CONSTRUCTION, FIDELIS_HNSW_EF_SEARCH  the vector indexes'
+                          graph (default 16, 256) and search breadth (default auto: by catalog size)
   DJANGO_SECRET_KEY       required unless DEBUG is on (the demo turns it on)
   DJANGO_DEBUG            off by default; `./fidelis demo` turns it on
   DJANGO_ALLOWED_HOSTS, DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated
@@ -282,6 +284,16 @@ FIDELIS_ENCODER_PRECISION = os.environ.get("FIDELIS_ENCODER_PRECISION", "")
 # (retrieval/match_cutoff.py holds each model's; calibrate_match_cutoff prints a shop's own).
 _match_similarity = os.environ.get("FIDELIS_VECTOR_MATCH_SIMILARITY", "")
 FIDELIS_VECTOR_MATCH_SIMILARITY = float(_match_similarity) if _match_similarity else None
+
+# The vector indexes' HNSW graph and search breadth (retrieval/vector_index.py, README "Sizing").
+# A denser graph (higher ef_construction, then m) keeps recall at a narrower search; a graph
+# whose parameters differ from these is rebuilt by `manage.py reindex --rebuild-index`.
+FIDELIS_HNSW_M = int(os.environ.get("FIDELIS_HNSW_M", "16"))
+FIDELIS_HNSW_EF_CONSTRUCTION = int(os.environ.get("FIDELIS_HNSW_EF_CONSTRUCTION", "256"))
+# "auto" (the default): chosen from the number of vectors when a connection opens
+# (retrieval/session.py); or a number.
+_ef_search = os.environ.get("FIDELIS_HNSW_EF_SEARCH", "auto")
+FIDELIS_HNSW_EF_SEARCH = None if _ef_search == "auto" else int(_ef_search)
 
 # Merchants' synonyms applied to the keyword half (search_eval --compare synonyms=off turns it off).
 FIDELIS_SYNONYMS = env_bool("FIDELIS_SYNONYMS", True)

@@ -56,9 +56,12 @@ def test_nearest_neighbour_query_uses_the_encoders_hnsw_index(photo_folder, run_
     query = image_neighbours(query_vector=[0.1] * encoder.dim, encoder=encoder, limit=5)
 
     with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")  # 10 rows: the planner would scan otherwise
+        # 10 rows: the planner would scan and sort otherwise (once autovacuum has analysed them).
+        cursor.execute(
+            "SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_sort = off"
+        )
         plan = query.explain()
-        cursor.execute("RESET enable_seqscan")
+        cursor.execute("RESET enable_seqscan; RESET enable_bitmapscan; RESET enable_sort")
 
     assert "retrieval_imageembedding_hnsw_" in plan
 

@@ -3,8 +3,6 @@
 import sys
 
 from django.core.management.base import BaseCommand
-from django.db import connection
-from psycopg import sql
 from tqdm import tqdm
 
 from catalog.models import ProductImage
@@ -12,7 +10,7 @@ from retrieval.encoders import get_encoder
 from retrieval.indexing import embed_pending_images
 from retrieval.models import ImageEmbedding, ProductEmbedding
 from retrieval.tasks import embedding_job_defer
-from retrieval.vector_index import index_name
+from retrieval.vector_index import Graph, drop_vector_indexes, rebuild_vector_indexes
 
 
 class Command(BaseCommand):
@@ -31,10 +29,25 @@ class Command(BaseCommand):
             help="delete the vectors and indexes of every other encoder",
         )
 
-    def handle(self, *args, defer: bool, prune: bool, **options):
+        parser.add_argument(
+            "--rebuild-index",
+            action="store_true",
+            help="build the vector indexes with the configured graph (FIDELIS_HNSW_M, "
+            "FIDELIS_HNSW_EF_CONSTRUCTION), concurrently, then drop those of other parameters",
+        )
+
+    def handle(self, *args, defer: bool, prune: bool, rebuild_index: bool, **options):
         encoder = get_encoder()
         if prune:
             self._prune(keep=encoder.identity)
+        if rebuild_index:
+            graph = Graph.configured()
+            self.stdout.write(
+                f"Building the vector indexes of {encoder.identity} with m={graph.m}, "
+                f"ef_construction={graph.ef_construction} (searches use the old ones meanwhile)..."
+            )
+            dropped = rebuild_vector_indexes(encoder_identity=encoder.identity, dim=encoder.dim)
+            self.stdout.write(f"Built; dropped {len(dropped)} index(es) of other parameters.")
         if defer:
             embedding_job_defer()
             self.stdout.write("Queued an indexing job; a worker will run it.")
@@ -48,11 +61,6 @@ class Command(BaseCommand):
         for model in (ImageEmbedding, ProductEmbedding):
             others = set(model.objects.exclude(encoder=keep).values_list("encoder", flat=True))
             for identity in others:
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        sql.SQL("DROP INDEX IF EXISTS {}")
-                        .format(sql.Identifier(index_name(model, identity)))
-                        .as_string(connection.connection)
-                    )
+                drop_vector_indexes(model, identity)
             deleted, _ = model.objects.exclude(encoder=keep).delete()
             self.stdout.write(f"Pruned {deleted} {model._meta.verbose_name_plural} of {others}.")
