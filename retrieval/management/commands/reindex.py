@@ -1,8 +1,11 @@
 """manage.py reindex: embed every product image with the configured encoder."""
 
 import sys
+import threading
+from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand
+from django.db import connection
 from tqdm import tqdm
 
 from catalog.models import ProductImage
@@ -11,6 +14,39 @@ from retrieval.indexing import embed_pending_images
 from retrieval.models import ImageEmbedding, ProductEmbedding
 from retrieval.tasks import embedding_job_defer
 from retrieval.vector_index import Graph, drop_vector_indexes, rebuild_vector_indexes
+
+
+@contextmanager
+def index_build_progress(every_s: float = 1.0):
+    """A progress bar of the index builds running meanwhile (PostgreSQL's own progress view,
+    read on another connection): a rebuild at a million vectors takes tens of minutes."""
+    done = threading.Event()
+
+    def follow():
+        with tqdm(desc="Building", unit="row", file=sys.stderr) as bar:
+            try:
+                while not done.wait(every_s):
+                    with connection.cursor() as cursor:
+                        cursor.execute(
+                            "SELECT relid::regclass::text, phase, tuples_done, tuples_total "
+                            "FROM pg_stat_progress_create_index"
+                        )
+                        rows = cursor.fetchall()
+                    for table, phase, tuples_done, tuples_total in rows[:1]:
+                        bar.set_description(f"{table}: {phase}")
+                        bar.total = tuples_total or None
+                        bar.n = tuples_done or 0
+                        bar.refresh()
+            finally:
+                connection.close()  # this thread's own connection
+
+    follower = threading.Thread(target=follow, daemon=True)
+    follower.start()
+    try:
+        yield
+    finally:
+        done.set()
+        follower.join(timeout=10)
 
 
 class Command(BaseCommand):
@@ -28,7 +64,6 @@ class Command(BaseCommand):
             action="store_true",
             help="delete the vectors and indexes of every other encoder",
         )
-
         parser.add_argument(
             "--rebuild-index",
             action="store_true",
@@ -46,7 +81,8 @@ class Command(BaseCommand):
                 f"Building the vector indexes of {encoder.identity} with m={graph.m}, "
                 f"ef_construction={graph.ef_construction} (searches use the old ones meanwhile)..."
             )
-            dropped = rebuild_vector_indexes(encoder_identity=encoder.identity, dim=encoder.dim)
+            with index_build_progress():
+                dropped = rebuild_vector_indexes(encoder_identity=encoder.identity, dim=encoder.dim)
             self.stdout.write(f"Built; dropped {len(dropped)} index(es) of other parameters.")
         if defer:
             embedding_job_defer()
