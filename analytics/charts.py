@@ -4,6 +4,8 @@ Every chart sits beside a table of the same figures in the dashboard."""
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -78,10 +80,12 @@ def line_chart(
 
 
 def _svg(title: str, description: str, height: int, body: str) -> SafeString:
-    # Every text in `body` and here was escaped as it was written.
+    # Every text in `body` and here was escaped as it was written. The ids must be unique on the
+    # page: a repeated id names a chart by another chart's title for a screen reader.
+    chart = f"chart-{uuid4().hex[:12]}"
     return mark_safe(
         f'<svg class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
-        f'aria-labelledby="chart-{id(body)}-t chart-{id(body)}-d">'
-        f'<title id="chart-{id(body)}-t">{escape(title)}</title>'
-        f'<desc id="chart-{id(body)}-d">{escape(description)}</desc>{body}</svg>'
+        f'aria-labelledby="{chart}-t" aria-describedby="{chart}-d">'
+        f'<title id="{chart}-t">{escape(title)}</title>'
+        f'<desc id="{chart}-d">{escape(description)}</desc>{body}</svg>'
     )

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from catalog.models import Merchant
 from tests.browser.conftest import assert_no_broken_images
@@ -26,11 +27,17 @@ def test_merchant_reads_the_search_dashboard(live_server, page, photo_folder, ru
     page.get_by_label("Password").fill("pw-for-tests")
     page.get_by_role("button", name="Log in").click()
 
-    assert page.get_by_role("heading", name="Search dashboard").is_visible()
-    assert page.get_by_role("img", name="Top queries (searches)").is_visible()
-    shirt = page.get_by_role("row", name="shirt 2 2 100% 2.0")
-    assert shirt.is_visible()
-    assert page.get_by_role("img", name="Queries that found nothing").is_visible()
-    assert page.get_by_role("link", name="Download as CSV").is_visible()
+    expect(page.get_by_role("heading", name="Search dashboard")).to_be_visible()
+    # Each chart is named by its own title for a screen reader (exactly one of each), never by
+    # another chart's.
+    for chart in [
+        "Top queries (searches)",
+        "Click-through rate per query",
+        "Queries that found nothing",
+        "Search latency per day (ms)",
+    ]:
+        expect(page.get_by_role("img", name=chart, exact=True)).to_have_count(1)
+    expect(page.get_by_role("row", name="shirt 2 2 100% 2.0")).to_be_visible()
+    expect(page.get_by_role("link", name="Download as CSV")).to_be_visible()
     assert_no_broken_images(page)
     page.screenshot(path=tmp_path / "dashboard.png", full_page=True)
