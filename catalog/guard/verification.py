@@ -17,6 +17,7 @@ def is_verified(match: fingerprints.GeometricMatch | None) -> bool:
         and match.coverage >= t.MIN_COVERAGE
         and match.cells >= t.MIN_CELLS
         and match.agreement >= t.MIN_AGREEMENT
+        and match.share >= t.MIN_INLIER_SHARE
     )
 
 

@@ -88,6 +88,19 @@ def test_the_same_skirt_shot_twice_does_not_agree_like_a_copy():
     assert found.agreement < thresholds.MIN_AGREEMENT  # but the pixels do not line up
 
 
+def test_two_t_shirts_of_one_cut_line_up_but_share_few_keypoints():
+    (blue,) = (DATASET / "train").glob("t-shirt/3fc85a3e*.jpg")
+    (red,) = (DATASET / "train").glob("t-shirt/fa9757e7*.jpg")
+    photo = Image.open(blue)
+
+    different = _match(Image.open(red), photo)
+    copy = _match(_decoded(encoded(crop(photo, 0.2, 0.2, 0.2, 0.2))), photo)
+
+    assert different.agreement >= thresholds.MIN_AGREEMENT  # the outlines line up
+    assert different.share < thresholds.MIN_INLIER_SHARE  # but the garments are not one
+    assert copy.share >= 2 * thresholds.MIN_INLIER_SHARE
+
+
 def test_a_degenerate_fit_is_no_match():
     """RANSAC can fit a transform that shrinks everything to a point; no copy lies there (and
     aligning at that scale would ask for an enormous blur)."""
