@@ -357,7 +357,7 @@ class GeometricMatch:
     cells: int  # cells with texture on either side that the agreement was measured on
     # inliers / the keypoints that lie in the overlap (on the side with fewer there): a copy
     # finds the partner of a large share of them, two garments with one outline a few percent
-    share: float = 0.0
+    share: float
 
 
 _matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
