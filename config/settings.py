@@ -295,6 +295,9 @@ FIDELIS_HNSW_EF_CONSTRUCTION = int(os.environ.get("FIDELIS_HNSW_EF_CONSTRUCTION"
 _ef_search = os.environ.get("FIDELIS_HNSW_EF_SEARCH", "auto")
 FIDELIS_HNSW_EF_SEARCH = None if _ef_search == "auto" else int(_ef_search)
 
+# Query vectors each app process keeps for repeated searches (retrieval/encoders.py); 0 = none.
+FIDELIS_QUERY_VECTOR_CACHE = int(os.environ.get("FIDELIS_QUERY_VECTOR_CACHE", "10000"))
+
 # Merchants' synonyms applied to the keyword half (search_eval --compare synonyms=off turns it off).
 FIDELIS_SYNONYMS = env_bool("FIDELIS_SYNONYMS", True)
 

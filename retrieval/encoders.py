@@ -127,6 +127,13 @@ class ClipEncoder:
         # With both towers on ONNX Runtime the torch weights go: that keeps ViT-B-32's 600 MB
         # of fp32 out of every process.
         self.model = model if image_dtype or text_dtype else None
+        # A shop's searches repeat ("dress", "black jeans"): the text tower is most of a text
+        # search's time on a slow CPU (bench/search.py), and a repeated query needs no new
+        # vector. Keyed by the query's tokens, so spellings the tokenizer folds together
+        # (case, spacing) share one entry. 2 KB per entry at 512 dimensions.
+        self._query_vector = functools.lru_cache(maxsize=settings.FIDELIS_QUERY_VECTOR_CACHE)(
+            self._encode_tokens
+        )
 
     def _formats(self, model: torch.nn.Module) -> dict[str, str]:
         """Each tower's format: forced by the spec, or measured here (retrieval/formats.py)."""
@@ -178,6 +185,20 @@ class ClipEncoder:
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Texts -> (N, dim) float32 unit vectors."""
         return _unit_rows(self.text_tower(self.tokenizer(texts)))
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One search query -> a read-only (dim,) unit vector, from the cache when it was
+        asked before in this process."""
+        return self._query_vector(tuple(self.tokenizer([text])[0].tolist()))
+
+    def query_cache_clear(self) -> None:
+        self._query_vector.cache_clear()
+
+    @torch.inference_mode()
+    def _encode_tokens(self, tokens: tuple[int, ...]) -> np.ndarray:
+        vector = _unit_rows(self.text_tower(torch.tensor([tokens])))[0]
+        vector.flags.writeable = False  # shared by every search that asks for it
+        return vector
 
 
 def _unit_rows(features: torch.Tensor) -> np.ndarray:

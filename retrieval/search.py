@@ -112,7 +112,7 @@ def products_search_text(
             run_in_this_context, _on_pool_connection, _text_vector_half, query, encoder, filters
         )
     else:
-        encoding = _pool.submit(encoder.encode_texts, [query])
+        encoding = _pool.submit(encoder.encode_query, query)
     analysed = analyse_query(query)
     rules = RuleSet(rules_for([query, analysed.text], [*analysed.typed, *analysed.words]))
     keyword_ids = keyword_ranking(query, filters, analysed=analysed)
@@ -140,7 +140,7 @@ def products_search_text(
             )
         query_vector, nearest = vector_half.result()
     else:
-        query_vector = encoding.result()[0]
+        query_vector = encoding.result()
         nearest = product_vector_ranking(query_vector, encoder=encoder, filters=filters)
     cutoff = vector_match_similarity(encoder)
     vector_ids = [pid for pid, distance in nearest if 1.0 - distance > cutoff]
@@ -193,7 +193,7 @@ def _on_pool_connection(work, *args):
 
 def _text_vector_half(query: str, encoder, filters: SearchFilters):
     """(query vector, nearest products)."""
-    query_vector = encoder.encode_texts([query])[0]
+    query_vector = encoder.encode_query(query)
     return query_vector, product_vector_ranking(query_vector, encoder=encoder, filters=filters)
 
 

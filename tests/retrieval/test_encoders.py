@@ -61,6 +61,36 @@ def test_text_cut_after_the_end_token_matches_the_full_77_token_tower(tiny):
     np.testing.assert_allclose(tiny.encode_texts(texts), full.numpy(), atol=1e-5)
 
 
+def test_a_repeated_query_reuses_its_vector_and_spellings_the_tokenizer_folds_share_it(
+    tiny, monkeypatch
+):
+    tiny.query_cache_clear()
+    calls = []
+    encode = tiny.text_tower
+    monkeypatch.setattr(tiny, "text_tower", lambda tokens: calls.append(1) or encode(tokens))
+
+    first = tiny.encode_query("Navy  Shirt")
+    again = tiny.encode_query("navy shirt")
+    other = tiny.encode_query("navy shirts")
+
+    assert len(calls) == 2  # "navy shirt" once, "navy shirts" once
+    np.testing.assert_array_equal(first, tiny.encode_texts(["navy shirt"])[0])
+    assert again is first
+    assert not np.array_equal(other, first)
+    with pytest.raises(ValueError):  # shared by every search that asks: nobody may change it
+        first[0] = 0.0
+
+
+def test_the_query_vector_cache_can_be_turned_off(settings):
+    settings.FIDELIS_QUERY_VECTOR_CACHE = 0
+    encoder = ClipEncoder(TINY)
+
+    first, again = encoder.encode_query("wool hat"), encoder.encode_query("wool hat")
+
+    assert first is not again
+    np.testing.assert_array_equal(first, again)
+
+
 @pytest.mark.parametrize("size", [(400, 711), (711, 400), (300, 300), (225, 1001), (97, 61)])
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "P"])
 def test_fast_preprocessing_gives_open_clips_pixels_bit_for_bit(size, mode):
