@@ -127,10 +127,11 @@ class ClipEncoder:
         # With both towers on ONNX Runtime the torch weights go: that keeps ViT-B-32's 600 MB
         # of fp32 out of every process.
         self.model = model if image_dtype or text_dtype else None
-        # A shop's searches repeat ("dress", "black jeans"): the text tower is most of a text
-        # search's time on a slow CPU (bench/search.py), and a repeated query needs no new
-        # vector. Keyed by the query's tokens, so spellings the tokenizer folds together
-        # (case, spacing) share one entry. 2 KB per entry at 512 dimensions.
+        # A shop's searches repeat ("dress", "black jeans"), and a repeated query needs no new
+        # vector: the text tower costs 15-22 ms of CPU per search on an AVX2 CPU without VNNI
+        # (bench/search.py), CPU that other requests then have. Keyed by the query's tokens,
+        # so spellings the tokenizer folds together (case, spacing) share one entry. 2 KB per
+        # entry at 512 dimensions.
         self._query_vector = functools.lru_cache(maxsize=settings.FIDELIS_QUERY_VECTOR_CACHE)(
             self._encode_tokens
         )
