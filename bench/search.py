@@ -166,21 +166,17 @@ def run(args) -> dict:
     # --- whole HTTP searches ------------------------------------------------------------------
     client = Client()
     assert client.get("/api/v1/search/", {"q": "warm up"}).status_code == 200
-    http_ms = [
-        timed(lambda i=i: _ok(client.get("/api/v1/search/", {"q": QUERIES[i % len(QUERIES)]})), 1)[
-            0
-        ][0]
-        for i in range(100)
-    ]
+
+    def text_search_ms(query: str) -> float:
+        return timed(lambda: _ok(client.get("/api/v1/search/", {"q": query})), 1)[0][0]
+
+    http_ms = [text_search_ms(QUERIES[i % len(QUERIES)]) for i in range(100)]
     # The same searches with each query new to the process: its vector encoded again (the
     # rows above reuse the vectors of the 14 queries, as a shop's repeated searches do).
     http_new_ms = []
     for i in range(100):
         encoder.query_cache_clear()
-        query = QUERIES[i % len(QUERIES)]
-        http_new_ms.append(
-            timed(lambda q=query: _ok(client.get("/api/v1/search/", {"q": q})), 1)[0][0]
-        )
+        http_new_ms.append(text_search_ms(QUERIES[i % len(QUERIES)]))
     feature_ms = search_feature_costs(client, rounds=3, per_round=60)
     popular_queries_add(2_000)
     prefixes = ["cl", "sli", "nav", "dre", "snea", "vint", "soft dr", "urbn", "alde", "tr"]
