@@ -40,7 +40,13 @@ INDEXED_KEYPOINTS = 64
 # and height: recall 0.58 -> 0.72 for 40 registered photos; 64 more full-size ones gained nothing).
 HALF_SIZE_KEYPOINTS = 32
 _GRID = 4  # indexed keypoints are spread over a 4x4 grid, so one busy corner cannot take them all
-THUMB_SIDE = 128  # grayscale thumbnail for the aligned-correlation check
+# Grayscale thumbnail for the aligned-pixel check. The check compares the overlap of two images
+# at AGREEMENT_SIDE on its longer side however small the overlap is in either: a crop to half
+# the width (or a copy at half size on a page) has its overlap at 128 px in a 256-px thumbnail.
+# At 128-px thumbnails such overlaps were compared at 64 px: too few textured cells, or cells of
+# 8 x 6 pixels whose correlation JPEG and resampling spoiled (copies at 0.89-0.90).
+THUMB_SIDE = 256
+AGREEMENT_SIDE = 128
 
 
 @dataclass
@@ -72,7 +78,8 @@ class Fingerprint:
     upright: Orientation
 
     def features_blob(self) -> bytes:
-        """The features a later check needs to verify a match, compressed (~15 kB)."""
+        """The features a later check needs to verify a match, compressed (~55 kB, half of it
+        the 256-px thumbnail)."""
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
@@ -115,11 +122,19 @@ def load_orientation(blob: bytes) -> Orientation:
 
 
 def bits_to_string(bits) -> str:
-    return "".join("1" if b else "0" for b in bits)
+    return _rows_to_strings(np.asarray(bits, dtype=bool)[None])[0]
 
 
 def descriptor_bits(descriptors: np.ndarray) -> list[str]:
-    return ["".join(map(str, row)) for row in np.unpackbits(descriptors, axis=1)]
+    """'0'/'1' strings of (n, 32) byte descriptors: what pgvector's bit(256) columns take."""
+    return _rows_to_strings(np.unpackbits(descriptors, axis=1))
+
+
+def _rows_to_strings(bits: np.ndarray) -> list[str]:
+    # One ASCII buffer for all rows: joining digits row by row in Python cost ~25 ms a check.
+    text = (bits.astype(np.uint8) + ord("0")).tobytes().decode("ascii")
+    width = bits.shape[1]
+    return [text[i : i + width] for i in range(0, len(text), width)]
 
 
 def normalised(image: Image.Image, side: int = NORMALISED_SIDE) -> Image.Image:
@@ -146,7 +161,13 @@ def _border_lines(lines: np.ndarray) -> int:
     the line after them: JPEG bleeds a border's colour into the picture's first pixels (a red
     border tinted the bare wall below it, which was then left untrimmed: PDQ 88 bits away)."""
     colour = np.median(lines[0], axis=0)
-    flat = (np.abs(lines - colour).max(axis=2) <= TRIM_LEVELS).mean(axis=1) >= TRIM_SHARE
+
+    def flat_lines(chunk: np.ndarray) -> np.ndarray:
+        return (np.abs(chunk - colour).max(axis=2) <= TRIM_LEVELS).mean(axis=1) >= TRIM_SHARE
+
+    if not flat_lines(lines[:1])[0]:  # most photos have no border: one line decides
+        return 0
+    flat = flat_lines(lines)
     count = len(flat) if flat.all() else int(np.argmin(flat))
     return min(len(flat), count + 1) if count else 0
 
@@ -388,36 +409,63 @@ def _overlap(query: Orientation, reference: Orientation, transform) -> tuple[flo
     return float(inside / areas[0]), float(inside / areas[1])
 
 
-def _thumbnail_transform(transform: np.ndarray) -> np.ndarray:
-    """The transform between normalised images, between their thumbnails: pixel centres
-    included (a half-turn was off by 0.75 thumbnail pixels without, which lowered the
-    correlation of copies turned upside down from 0.99 to 0.93)."""
-    k = THUMB_SIDE / NORMALISED_SIDE
-    to_thumb = np.array([[k, 0, (k - 1) / 2], [0, k, (k - 1) / 2], [0, 0, 1]])
-    full = np.vstack([transform, [0, 0, 1]])
-    return (to_thumb @ full @ np.linalg.inv(to_thumb))[:2].astype(np.float32)
+def _pixels_to_normalised(detail: float) -> np.ndarray:
+    """3x3: pixel indices of an image with `detail` pixels per normalised unit to normalised
+    coordinates, pixel centres included (a half-turn was off by 0.75 thumbnail pixels without,
+    which lowered the correlation of copies turned upside down from 0.99 to 0.93)."""
+    return np.array([[1 / detail, 0, 0.5 / detail], [0, 1 / detail, 0.5 / detail], [0, 0, 1]])
+
+
+def _detail(orientation: Orientation) -> float:
+    """Thumbnail pixels per normalised unit (older registry entries hold 128-px thumbnails)."""
+    return max(orientation.thumbnail.shape) / NORMALISED_SIDE
+
+
+def _warped_onto(image: Orientation, to_canvas: np.ndarray, size) -> tuple[np.ndarray, np.ndarray]:
+    """(pixels, valid) of `image`'s thumbnail on the canvas; `to_canvas` maps its normalised
+    coordinates to canvas pixels."""
+    to_canvas = to_canvas @ _pixels_to_normalised(_detail(image))
+    shrink = float(np.sqrt(abs(np.linalg.det(to_canvas[:2, :2]))))
+    pixels = image.thumbnail.astype(np.float32)
+    # Blurred first when shrunk, as a resize would (an area-averaging resize instead lowered the
+    # agreement of small copies on a page by 0.02-0.06).
+    if shrink < 0.9:
+        pixels = cv2.GaussianBlur(pixels, (0, 0), 0.5 * (1 / shrink - 1))
+    warp = to_canvas[:2].astype(np.float32)
+    warped = cv2.warpAffine(pixels, warp, size, flags=cv2.INTER_LINEAR)
+    ones = np.ones(pixels.shape, np.uint8)
+    valid = cv2.warpAffine(ones, warp, size, flags=cv2.INTER_NEAREST)
+    return warped, valid
 
 
 def _aligned(query: Orientation, reference: Orientation, transform):
-    """(target, warped, valid) thumbnails: the image that shows the shared part with less
-    detail is the target, the other one is blurred to its detail and warped onto it."""
-    to_reference = _thumbnail_transform(transform)
-    target, source, warp = reference.thumbnail, query.thumbnail, to_reference
-    scale = float(np.sqrt(abs(np.linalg.det(to_reference[:, :2]))))
-    if scale >= 1:  # the reference is shown smaller inside the query
-        target, source = query.thumbnail, reference.thumbnail
-        warp = cv2.invertAffineTransform(to_reference)
-        scale = 1 / scale
-    source = source.astype(np.float32)
-    if scale < 0.9:  # shrinking: blur first, as a resize would
-        source = cv2.GaussianBlur(source, (0, 0), 0.5 * (1 / scale - 1))
-    height, width = target.shape
-    warped = cv2.warpAffine(source, warp, (width, height), flags=cv2.INTER_LINEAR)
-    ones = np.ones(source.shape, np.uint8)
-    valid = cv2.warpAffine(ones, warp, (width, height), flags=cv2.INTER_NEAREST)
+    """(target, warped, valid) on a canvas that holds the overlap at AGREEMENT_SIDE: the image
+    that shows the shared part with less detail is the target, the other one is blurred to its
+    detail and warped onto it. None when the frames do not overlap."""
+    to_reference = np.vstack([transform, [0, 0, 1]])
+    scale = float(np.sqrt(abs(np.linalg.det(to_reference[:2, :2]))))
+    # Detail of each thumbnail in the reference's units: the smaller one sets the target.
+    if _detail(query) / scale < _detail(reference):
+        target, source, to_target = query, reference, np.linalg.inv(to_reference)
+    else:
+        target, source, to_target = reference, query, to_reference
+    th, tw = _normalised_shape(target)
+    sh, sw = _normalised_shape(source)
+    corners = np.array([[0, 0, 1], [sw, 0, 1], [sw, sh, 1], [0, sh, 1]]) @ to_target.T
+    left, top = np.maximum(corners[:, :2].min(axis=0), 0)
+    right, bottom = np.minimum(corners[:, :2].max(axis=0), [tw, th])
+    if right - left < 1 or bottom - top < 1:
+        return None
+    detail = min(_detail(target), AGREEMENT_SIDE / max(right - left, bottom - top))
+    size = (max(1, round((right - left) * detail)), max(1, round((bottom - top) * detail)))
+    to_canvas = np.linalg.inv(_pixels_to_normalised(detail)) @ np.array(
+        [[1, 0, -left], [0, 1, -top], [0, 0, 1]]
+    )
+    target_pixels, target_valid = _warped_onto(target, to_canvas, size)
+    warped, source_valid = _warped_onto(source, to_canvas @ to_target, size)
     # Two pixels in from the edges: JPEG ringing along a trimmed border is not the image.
-    valid = cv2.erode(valid, np.ones((5, 5), np.uint8)) > 0
-    return target.astype(np.float32), warped, valid
+    valid = cv2.erode(target_valid & source_valid, np.ones((5, 5), np.uint8)) > 0
+    return target_pixels, warped, valid
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -483,9 +531,8 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
     if not low <= scale <= high:  # no copy lies at that scale (RANSAC fit a degenerate one)
         return None
     containment, coverage = _overlap(query, reference, transform)
-    agreement, cells = -1.0, 0
-    if coverage > 0:
-        agreement, cells = cell_agreement(*_aligned(query, reference, transform))
+    aligned = _aligned(query, reference, transform) if coverage > 0 else None
+    agreement, cells = cell_agreement(*aligned) if aligned is not None else (-1.0, 0)
     inliers = int(mask.sum())
     in_overlap = min(
         _points_inside(query.points, transform, reference),

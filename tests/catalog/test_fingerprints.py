@@ -2,11 +2,12 @@
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from catalog import fingerprints
-from catalog.guard import thresholds
+from catalog.guard import thresholds, verification
 from catalog.guard.real_source import hamming
 from tests.catalog.guard_helpers import crop, encoded, padded_square, with_badge
 from tests.conftest import DATASET, dataset_photos
@@ -78,6 +79,38 @@ def test_a_covered_copy_still_agrees_cell_by_cell():
     assert 0.3 <= cropped.coverage <= 0.45  # 60% of the width and height: 36% of the area
 
 
+@pytest.mark.parametrize(
+    "photo",
+    ["validation/skirt/ad82f227", "validation/skirt/2ac96388", "validation/longsleeve/55b4f2d7"],
+)
+def test_a_crop_to_half_the_width_is_compared_at_the_overlaps_own_resolution(photo):
+    """The middle half of these photos filled only 64 px of a 128-px thumbnail: cells of 8 x 6
+    pixels, which JPEG and resampling spoiled (agreement 0.87-0.91). The overlap is now compared
+    at AGREEMENT_SIDE however small it is."""
+    (path,) = DATASET.glob(f"{photo}*.jpg")
+    original = Image.open(path).convert("RGB")
+
+    found = _match(_decoded(encoded(crop(original, 0.25, 0.25, 0.25, 0.25))), original)
+
+    assert 0.2 <= found.coverage <= 0.3  # a quarter of the registered image
+    assert verification.is_verified(found), found
+
+
+def test_an_entry_registered_with_a_smaller_thumbnail_still_verifies_its_copies():
+    """Entries registered before the thumbnails grew to 256 px keep their 128-px ones until
+    `guard_refingerprint` runs; they are compared at what they hold."""
+    photo = Image.open(dataset_photos(3)[2]).convert("RGB")
+    reference = fingerprints.fingerprint(photo).upright
+    height, width = reference.thumbnail.shape
+    reference.thumbnail = np.asarray(
+        Image.fromarray(reference.thumbnail).resize((128, round(128 * height / width)))
+    )
+
+    for copy in (encoded(photo, quality=70), encoded(with_badge(photo, 0.15))):
+        query = fingerprints.query_print(_decoded(copy)).upright
+        assert verification.is_verified(fingerprints.geometric_match(query, reference))
+
+
 def test_the_same_skirt_shot_twice_does_not_agree_like_a_copy():
     (first,) = (DATASET / "train").glob("skirt/02341619*.jpg")
     (second,) = (DATASET / "train").glob("skirt/78b7da73*.jpg")
@@ -96,7 +129,9 @@ def test_two_t_shirts_of_one_cut_line_up_but_share_few_keypoints():
     different = _match(Image.open(red), photo)
     copy = _match(_decoded(encoded(crop(photo, 0.2, 0.2, 0.2, 0.2))), photo)
 
-    assert different.agreement >= thresholds.MIN_AGREEMENT  # the outlines line up
+    # The outlines line up: the agreement sits at the threshold (0.93-0.95 with 128-px
+    # thumbnails, 0.92 at the overlap's resolution), so it cannot be what tells them apart.
+    assert different.agreement >= thresholds.MIN_AGREEMENT - 0.03
     assert different.share < thresholds.MIN_INLIER_SHARE  # but the garments are not one
     assert copy.share >= 2 * thresholds.MIN_INLIER_SHARE
 
