@@ -3,6 +3,8 @@ pixel?"""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from catalog import fingerprints
 from catalog.guard import thresholds as t
 from catalog.guard.results import GuardMatch
@@ -41,13 +43,20 @@ def local_feature_match(
             "pk", "features"
         )
     )
-    best = None
-    for pk, mirrored in candidates:
-        if not blobs.get(pk):
-            continue
+
+    def verified(candidate: tuple[int, bool | None]) -> fingerprints.GeometricMatch | None:
+        pk, mirrored = candidate
         reference = fingerprints.load_orientation(bytes(blobs[pk]))
-        sides = (False, True) if mirrored is None else (mirrored,)
-        found = best_verified(query, reference, sides)
+        return best_verified(query, reference, (False, True) if mirrored is None else (mirrored,))
+
+    stored = [candidate for candidate in candidates if blobs.get(candidate[0])]
+    best = None
+    for (pk, _), found in zip(stored, _verifying.map(verified, stored), strict=True):
         if found is not None and (best is None or found.inliers > best.inliers):
             best = GuardMatch(signal="local_features", entry_id=pk, inliers=found.inliers)
     return best
+
+
+# Candidates are verified two at a time (OpenCV's matching releases the GIL): an unrelated
+# photo, the slowest path, has ~5 candidates verified at ~10 ms each.
+_verifying = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-verify")

@@ -13,7 +13,7 @@ from catalog.guard.thresholds import KEYPOINT_MATCH_BITS
 from catalog.models import GeneratedImage, ProductImage, RegistryKeypoint
 from catalog.services import product_image_create
 from tests.catalog.guard_helpers import EDITS, encoded, register_as_generated
-from tests.conftest import dataset_photos
+from tests.conftest import DATASET, dataset_photos
 from tests.factories import MerchantFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -187,6 +187,26 @@ def test_a_cropped_copy_votes_for_the_orientation_it_was_cut_from(edit, mirrored
     query = fingerprints.query_print(Image.open(io.BytesIO(EDITS[edit](Image.open(photo)))))
 
     assert local_feature_candidates(query)[0] == (entry.pk, mirrored)
+
+
+@pytest.mark.parametrize(
+    "photo", ["validation/longsleeve/5720381c", "validation/shorts/17e1cea3", "test/dress/06a00c0f"]
+)
+def test_a_quarter_of_a_generated_image_is_refused(photo, media_root):
+    """A corner quarter holds only a few of its entry's indexed keypoints: too few agree on a
+    placement, but the entry leads the votes, and the most voted entry is always verified."""
+    merchant = MerchantFactory()
+    (path,) = DATASET.glob(f"{photo}*.jpg")
+    entry = register_as_generated(path, merchant)
+    original = Image.open(path)
+    width, height = original.size
+    quarter = encoded(original.crop((width // 2, height // 2, width, height)))
+
+    with pytest.raises(ValidationError) as refused:
+        product_image_create(product=ProductFactory(merchant=merchant), data=quarter)
+
+    assert f"generated image #{entry.pk}" in refused.value.messages[0]
+    assert not ProductImage.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
