@@ -40,13 +40,14 @@ INDEXED_KEYPOINTS = 64
 # and height: recall 0.58 -> 0.72 for 40 registered photos; 64 more full-size ones gained nothing).
 HALF_SIZE_KEYPOINTS = 32
 _GRID = 4  # indexed keypoints are spread over a 4x4 grid, so one busy corner cannot take them all
-# Grayscale thumbnail for the aligned-pixel check. The check compares the overlap of two images
-# at AGREEMENT_SIDE on its longer side however small the overlap is in either: a crop to half
-# the width (or a copy at half size on a page) has its overlap at 128 px in a 256-px thumbnail.
-# At 128-px thumbnails such overlaps were compared at 64 px: too few textured cells, or cells of
-# 8 x 6 pixels whose correlation JPEG and resampling spoiled (copies at 0.89-0.90).
-THUMB_SIDE = 256
-AGREEMENT_SIDE = 128
+THUMB_SIDE = 128  # grayscale thumbnail for the aligned-pixel check
+# A second, finer thumbnail for small overlaps: a crop to half the width (or a copy at half size
+# on a page) fills only 64 px of a 128-px thumbnail, whose cells of 8 x 6 pixels JPEG and
+# resampling spoil (copies at 0.87-0.91, too few textured cells); in the 256-px one it fills 128.
+# Larger overlaps keep the 128-px comparison the thresholds were calibrated on (comparing them
+# finer lowered some copies' agreement: a half-turned crop from 0.98 to 0.89).
+FINE_THUMB_SIDE = 256
+SMALL_OVERLAP = 80  # px of the 128-px thumbnail, the overlap's longer side
 
 
 @dataclass
@@ -54,6 +55,8 @@ class Orientation:
     points: np.ndarray  # (n, 2) float32, in normalised pixel coordinates
     descriptors: np.ndarray  # (n, 32) uint8
     thumbnail: np.ndarray  # (h, w) uint8, THUMB_SIDE on the longer side
+    # FINE_THUMB_SIDE on the longer side (None in entries registered before it was kept).
+    fine_thumbnail: np.ndarray | None = None
     # Rows of the keypoints that go into the keypoint index (none for stored features).
     strongest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
@@ -78,14 +81,14 @@ class Fingerprint:
     upright: Orientation
 
     def features_blob(self) -> bytes:
-        """The features a later check needs to verify a match, compressed (~55 kB, half of it
-        the 256-px thumbnail)."""
+        """The features a later check needs to verify a match, compressed (~60 kB, half of it
+        the fine thumbnail)."""
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
             **{
                 f"upright_{part}": getattr(self.upright, part)
-                for part in ("points", "descriptors", "thumbnail")
+                for part in ("points", "descriptors", "thumbnail", "fine_thumbnail")
             },
         )
         return buffer.getvalue()
@@ -118,6 +121,7 @@ def load_orientation(blob: bytes) -> Orientation:
         points=arrays["upright_points"],
         descriptors=arrays["upright_descriptors"],
         thumbnail=arrays["upright_thumbnail"],
+        fine_thumbnail=arrays.get("upright_fine_thumbnail"),
     )
 
 
@@ -256,6 +260,7 @@ def orientation(gray: Image.Image, *, indexed: int = INDEXED_KEYPOINTS) -> Orien
         points=points,
         descriptors=descriptors,
         thumbnail=np.asarray(normalised(gray, THUMB_SIDE)),
+        fine_thumbnail=np.asarray(normalised(gray, FINE_THUMB_SIDE)),
         strongest=strongest,
     )
 
@@ -287,6 +292,7 @@ def _query_orientation(gray: Image.Image) -> Orientation:
         points=np.vstack([full.points, half.points * 2 + 0.5]).astype(np.float32),
         descriptors=np.vstack([full.descriptors, half.descriptors]),
         thumbnail=full.thumbnail,
+        fine_thumbnail=full.fine_thumbnail,
         strongest=np.concatenate([full.strongest, half.strongest + len(full.points)]),
     )
 
@@ -413,61 +419,55 @@ def _pixels_to_normalised(detail: float) -> np.ndarray:
     """3x3: pixel indices of an image with `detail` pixels per normalised pixel to normalised
     pixel indices (ORB's coordinates: pixel centres at whole numbers). Centres matter: a
     half-turn was off by 0.75 thumbnail pixels without, which lowered the correlation of copies
-    turned upside down from 0.99 to 0.93; half a normalised pixel off, to 0.82-0.97."""
+    turned upside down from 0.99 to 0.93."""
     offset = 0.5 / detail - 0.5
     return np.array([[1 / detail, 0, offset], [0, 1 / detail, offset], [0, 0, 1]])
 
 
-def _detail(orientation: Orientation) -> float:
-    """Thumbnail pixels per normalised unit (older registry entries hold 128-px thumbnails)."""
-    return max(orientation.thumbnail.shape) / NORMALISED_SIDE
+def _detail(pixels: np.ndarray) -> float:
+    """Thumbnail pixels per normalised pixel."""
+    return max(pixels.shape) / NORMALISED_SIDE
 
 
-def _warped_onto(image: Orientation, to_canvas: np.ndarray, size) -> tuple[np.ndarray, np.ndarray]:
-    """(pixels, valid) of `image`'s thumbnail on the canvas; `to_canvas` maps its normalised
-    coordinates to canvas pixels."""
-    to_canvas = to_canvas @ _pixels_to_normalised(_detail(image))
-    shrink = float(np.sqrt(abs(np.linalg.det(to_canvas[:2, :2]))))
-    pixels = image.thumbnail.astype(np.float32)
-    # Blurred first when shrunk, as a resize would (an area-averaging resize instead lowered the
-    # agreement of small copies on a page by 0.02-0.06).
-    if shrink < 0.9:
-        pixels = cv2.GaussianBlur(pixels, (0, 0), 0.5 * (1 / shrink - 1))
-    warp = to_canvas[:2].astype(np.float32)
-    warped = cv2.warpAffine(pixels, warp, size, flags=cv2.INTER_LINEAR)
-    ones = np.ones(pixels.shape, np.uint8)
-    valid = cv2.warpAffine(ones, warp, size, flags=cv2.INTER_NEAREST)
-    return warped, valid
+def _overlap_side(target: Orientation, to_target: np.ndarray, source: Orientation) -> float:
+    """The longer side of the source's frame inside the target's, in normalised pixels."""
+    th, tw = _normalised_shape(target)
+    sh, sw = _normalised_shape(source)
+    corners = np.array([[0, 0, 1], [sw, 0, 1], [sw, sh, 1], [0, sh, 1]]) @ to_target[:2].T
+    low = np.maximum(corners.min(axis=0), 0)
+    high = np.minimum(corners.max(axis=0), [tw, th])
+    return float(max(high - low))
 
 
 def _aligned(query: Orientation, reference: Orientation, transform):
-    """(target, warped, valid) on a canvas that holds the overlap at AGREEMENT_SIDE: the image
-    that shows the shared part with less detail is the target, the other one is blurred to its
-    detail and warped onto it. None when the frames do not overlap."""
+    """(target, warped, valid) thumbnails: the image that shows the shared part with less
+    detail is the target, the other one is blurred to its detail and warped onto it. A small
+    overlap is compared on the fine thumbnails (where both sides have them)."""
     to_reference = np.vstack([transform, [0, 0, 1]])
-    scale = float(np.sqrt(abs(np.linalg.det(to_reference[:2, :2]))))
-    # Detail of each thumbnail in the reference's units: the smaller one sets the target.
-    if _detail(query) / scale < _detail(reference):
+    if np.sqrt(abs(np.linalg.det(transform[:, :2]))) >= 1:  # the reference is shown smaller
         target, source, to_target = query, reference, np.linalg.inv(to_reference)
     else:
         target, source, to_target = reference, query, to_reference
-    th, tw = _normalised_shape(target)
-    sh, sw = _normalised_shape(source)
-    corners = np.array([[0, 0, 1], [sw, 0, 1], [sw, sh, 1], [0, sh, 1]]) @ to_target.T
-    left, top = np.maximum(corners[:, :2].min(axis=0), 0)
-    right, bottom = np.minimum(corners[:, :2].max(axis=0), [tw, th])
-    if right - left < 1 or bottom - top < 1:
-        return None
-    detail = min(_detail(target), AGREEMENT_SIDE / max(right - left, bottom - top))
-    size = (max(1, round((right - left) * detail)), max(1, round((bottom - top) * detail)))
-    to_canvas = np.linalg.inv(_pixels_to_normalised(detail)) @ np.array(
-        [[1, 0, -left], [0, 1, -top], [0, 0, 1]]
-    )
-    target_pixels, target_valid = _warped_onto(target, to_canvas, size)
-    warped, source_valid = _warped_onto(source, to_canvas @ to_target, size)
+    target_pixels, source_pixels = target.thumbnail, source.thumbnail
+    small = _overlap_side(target, to_target, source) * _detail(target_pixels) < SMALL_OVERLAP
+    if small and target.fine_thumbnail is not None and source.fine_thumbnail is not None:
+        target_pixels, source_pixels = target.fine_thumbnail, source.fine_thumbnail
+    warp = (
+        np.linalg.inv(_pixels_to_normalised(_detail(target_pixels)))
+        @ to_target
+        @ _pixels_to_normalised(_detail(source_pixels))
+    )[:2].astype(np.float32)
+    scale = float(np.sqrt(abs(np.linalg.det(warp[:, :2]))))
+    source = source_pixels.astype(np.float32)
+    if scale < 0.9:  # shrinking: blur first, as a resize would
+        source = cv2.GaussianBlur(source, (0, 0), 0.5 * (1 / scale - 1))
+    height, width = target_pixels.shape
+    warped = cv2.warpAffine(source, warp, (width, height), flags=cv2.INTER_LINEAR)
+    ones = np.ones(source.shape, np.uint8)
+    valid = cv2.warpAffine(ones, warp, (width, height), flags=cv2.INTER_NEAREST)
     # Two pixels in from the edges: JPEG ringing along a trimmed border is not the image.
-    valid = cv2.erode(target_valid & source_valid, np.ones((5, 5), np.uint8)) > 0
-    return target_pixels, warped, valid
+    valid = cv2.erode(valid, np.ones((5, 5), np.uint8)) > 0
+    return target_pixels.astype(np.float32), warped, valid
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -533,8 +533,9 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
     if not low <= scale <= high:  # no copy lies at that scale (RANSAC fit a degenerate one)
         return None
     containment, coverage = _overlap(query, reference, transform)
-    aligned = _aligned(query, reference, transform) if coverage > 0 else None
-    agreement, cells = cell_agreement(*aligned) if aligned is not None else (-1.0, 0)
+    agreement, cells = -1.0, 0
+    if coverage > 0:
+        agreement, cells = cell_agreement(*_aligned(query, reference, transform))
     inliers = int(mask.sum())
     in_overlap = min(
         _points_inside(query.points, transform, reference),

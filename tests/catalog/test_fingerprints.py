@@ -84,9 +84,9 @@ def test_a_covered_copy_still_agrees_cell_by_cell():
     ["validation/skirt/ad82f227", "validation/skirt/2ac96388", "validation/longsleeve/55b4f2d7"],
 )
 def test_a_crop_to_half_the_width_is_compared_at_the_overlaps_own_resolution(photo):
-    """The middle half of these photos filled only 64 px of a 128-px thumbnail: cells of 8 x 6
-    pixels, which JPEG and resampling spoiled (agreement 0.87-0.91). The overlap is now compared
-    at AGREEMENT_SIDE however small it is."""
+    """The middle half of these photos fills only 64 px of a 128-px thumbnail: cells of 8 x 6
+    pixels, which JPEG and resampling spoiled (agreement 0.87-0.91). Such an overlap is compared
+    on the 256-px thumbnails."""
     (path,) = DATASET.glob(f"{photo}*.jpg")
     original = Image.open(path).convert("RGB")
 
@@ -109,17 +109,22 @@ def test_a_half_turned_crop_lines_up_pixel_for_pixel(photo):
     assert found.agreement >= 0.95
 
 
-def test_an_entry_registered_with_a_smaller_thumbnail_still_verifies_its_copies():
-    """Entries registered before the thumbnails grew to 256 px keep their 128-px ones until
-    `guard_refingerprint` runs; they are compared at what they hold."""
+def test_an_entry_registered_before_fine_thumbnails_still_verifies_its_copies():
+    """Entries registered before the fine thumbnail was kept hold the 128-px one only, until
+    `guard_refingerprint` runs: their small overlaps are compared on it, as before."""
     photo = Image.open(dataset_photos(3)[2]).convert("RGB")
-    reference = fingerprints.fingerprint(photo).upright
-    height, width = reference.thumbnail.shape
-    reference.thumbnail = np.asarray(
-        Image.fromarray(reference.thumbnail).resize((128, round(128 * height / width)))
+    upright = fingerprints.fingerprint(photo).upright
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        upright_points=upright.points,
+        upright_descriptors=upright.descriptors,
+        upright_thumbnail=upright.thumbnail,
     )
+    reference = fingerprints.load_orientation(buffer.getvalue())
+    assert reference.fine_thumbnail is None
 
-    for copy in (encoded(photo, quality=70), encoded(with_badge(photo, 0.15))):
+    for copy in (encoded(with_badge(photo, 0.15)), encoded(crop(photo, 0.2, 0.2, 0.2, 0.2))):
         query = fingerprints.query_print(_decoded(copy)).upright
         assert verification.is_verified(fingerprints.geometric_match(query, reference))
 
