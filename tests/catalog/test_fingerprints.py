@@ -147,9 +147,7 @@ def test_two_t_shirts_of_one_cut_line_up_but_share_few_keypoints():
     different = _match(Image.open(red), photo)
     copy = _match(_decoded(encoded(crop(photo, 0.2, 0.2, 0.2, 0.2))), photo)
 
-    # The outlines line up: the agreement sits at the threshold (0.93-0.95 with 128-px
-    # thumbnails, 0.92 at the overlap's resolution), so it cannot be what tells them apart.
-    assert different.agreement >= thresholds.MIN_AGREEMENT - 0.03
+    assert different.agreement >= thresholds.MIN_AGREEMENT  # the outlines line up
     assert different.share < thresholds.MIN_INLIER_SHARE  # but the garments are not one
     assert copy.share >= 2 * thresholds.MIN_INLIER_SHARE
 
