@@ -13,8 +13,6 @@ Thresholds (catalog/guard/thresholds.py) were calibrated with bench/guard.py.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from PIL import Image
 
 from catalog import fingerprints
@@ -24,7 +22,7 @@ from catalog.guard.real_source import is_its_real_source
 from catalog.guard.recheck import catalog_images_matching
 from catalog.guard.registry import local_feature_candidates, nearest_by_pdq
 from catalog.guard.results import GuardMatch, GuardVerdict, ImageSeen
-from catalog.guard.verification import local_feature_match
+from catalog.guard.verification import local_feature_match, opencv_pool
 from catalog.models import GeneratedImage
 
 __all__ = [
@@ -35,10 +33,6 @@ __all__ = [
     "thresholds",
 ]
 
-# The mirrored local features are computed on this pool (ORB releases the GIL) while the
-# check's own thread computes the upright ones and the hashes.
-_mirrored_features = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-orb")
-
 
 def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardVerdict:
     """Check one decoded image; never writes. `data` are the file's bytes, for its metadata."""
@@ -48,7 +42,7 @@ def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardV
     exact = GeneratedImage.objects.filter(sha256=sha256).values_list("pk", flat=True).first()
     if exact:
         return GuardVerdict(GuardMatch(signal="sha256", entry_id=exact, bits=0))
-    query = fingerprints.query_print(image, mirrored_on=_mirrored_features)
+    query = fingerprints.query_print(image, mirrored_on=opencv_pool)
     seen = ImageSeen(sha256=sha256, pdq=query.pdq, query=query)
     near = nearest_by_pdq(query)
     match = None

@@ -51,12 +51,13 @@ def local_feature_match(
 
     stored = [candidate for candidate in candidates if blobs.get(candidate[0])]
     best = None
-    for (pk, _), found in zip(stored, _verifying.map(verified, stored), strict=True):
+    for (pk, _), found in zip(stored, opencv_pool.map(verified, stored), strict=True):
         if found is not None and (best is None or found.inliers > best.inliers):
             best = GuardMatch(signal="local_features", entry_id=pk, inliers=found.inliers)
     return best
 
 
-# Candidates are verified two at a time (OpenCV's matching releases the GIL): an unrelated
-# photo, the slowest path, has ~5 candidates verified at ~10 ms each.
-_verifying = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-verify")
+# One pool for a check's OpenCV work (ORB and matching release the GIL): the mirrored features
+# are computed on it while the check's thread does the rest, and candidates are verified two
+# at a time (an unrelated photo, the slowest path, has ~5 verified at ~10 ms each).
+opencv_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-guard")
