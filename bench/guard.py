@@ -8,7 +8,8 @@ Real photos stand in for generated ones (a random-weight generator does not make
    import edited copies of each (bench/edits.py: recall, bits or inliers, ms per edit);
 2. check every train photo untouched (false refusals);
 3. all pairs: register every photo of the shared set and check each against all the others (its
-   own entry hidden), so every pair of different real photos is tried (~7.1M pairs);
+   own entry hidden), so every pair of different real photos is tried (~7.1M pairs); then the
+   keypoint index of that registry (242k rows) against an exact search, on hard copies;
 4. the registry's size per 1,000 registered real photos, table by table;
 5. fill the registry with random entries up to each `--scale` size and time the check on real
    photos that match nothing (the slowest path).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import os
 import random
 import time
@@ -229,6 +231,78 @@ def all_pairs(paths: list[Path], progress=True) -> dict:
     }
 
 
+# The edits whose copies keep fewest of their entry's keypoints: what the index must not lose.
+KEYPOINT_PROBE_EDITS = ("crop_centre_25", "page_0.5", "crop_corner_50")
+
+
+def keypoint_index_recall(paths: list[Path], entries: list, count: int, progress=True) -> dict:
+    """The keypoint index against an exact search, on the registry all pairs built (every
+    photo's keypoints): the votes that hard copies of `count` photos give their own entry, found
+    by the guard's lookup (its SQL and search breadth) and by comparing every indexed keypoint."""
+    import numpy as np
+    from django.db import connection
+
+    from catalog import fingerprints
+    from catalog.guard import registry
+    from catalog.guard import thresholds as t
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT entry_id, descriptor::text FROM catalog_registrykeypoint")
+        owners, bit_strings = zip(*cursor.fetchall(), strict=True)
+    owners = np.array(owners)
+    indexed = np.frombuffer("".join(bit_strings).encode(), np.uint8).reshape(len(owners), -1)
+    indexed = (indexed - ord("0")).astype(np.float32)
+    ones = indexed.sum(axis=1)
+
+    def exact_owners(bits: list[str]) -> np.ndarray:
+        query = np.frombuffer("".join(bits).encode(), np.uint8).reshape(len(bits), -1)
+        query = (query - ord("0")).astype(np.float32)
+        distances = query.sum(axis=1)[:, None] + ones[None, :] - 2 * (query @ indexed.T)
+        nearest = np.argpartition(distances, t.KEYPOINT_NEIGHBOURS, axis=1)
+        nearest = nearest[:, : t.KEYPOINT_NEIGHBOURS]
+        close = np.take_along_axis(distances, nearest, axis=1) <= t.KEYPOINT_MATCH_BITS
+        return owners[nearest[close]]
+
+    sql = registry._VOTE_ROWS_SQL.format(
+        table="catalog_registrykeypoint", owner="entry_id", x="x", y="y"
+    )
+    found = exact = 0
+    seconds = []
+    chosen = random.Random(1).sample(range(len(paths)), count)
+    for index in tqdm(chosen, desc="keypoint index", disable=not progress):
+        image = Image.open(paths[index])
+        for name in KEYPOINT_PROBE_EDITS:
+            copy = Image.open(io.BytesIO(edits.ALL[name](image)))
+            bits = fingerprints.query_print(copy).sides[False].indexed
+            started = time.perf_counter()
+            with registry.hnsw_lookups(ef_search=t.KEYPOINT_EF_SEARCH) as cursor:
+                cursor.execute(
+                    sql,
+                    {
+                        "descriptors": bits,
+                        "first": 0,
+                        "neighbours": t.KEYPOINT_NEIGHBOURS,
+                        "max_bits": t.KEYPOINT_MATCH_BITS,
+                    },
+                )
+                rows = cursor.fetchall()
+            seconds.append(time.perf_counter() - started)
+            found += sum(owner == entries[index].pk for _, owner, _, _ in rows)
+            exact += int((exact_owners(bits) == entries[index].pk).sum())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'keypoint_descriptor_hnsw'"
+        )
+        definition = cursor.fetchone()[0]
+    return {
+        "keypoint_index": definition.split(" USING ")[1],
+        "keypoint_index_rows": len(owners),
+        "keypoint_own_votes_found": found,
+        "keypoint_own_votes_exact": exact,
+        "keypoint_lookup_p50_ms": median(seconds) * 1000,
+    }
+
+
 _SIZES_SQL = """
 SELECT c.relname, pg_relation_size(c.oid) + coalesce(pg_total_relation_size(c.reltoastrelid), 0)
 FROM pg_class c WHERE c.relname = ANY(%(tables)s)
@@ -321,6 +395,15 @@ def _rows(results: dict) -> list[tuple[str, str, str]]:
                     f"95% bound {results[f'false_refusal_rate_bound_at_{size}']:.2e}",
                 )
             )
+    if "keypoint_own_votes_found" in results:
+        rows.append(
+            (
+                f"keypoint index: a copy's votes found ({results['keypoint_index_rows']:,} rows)",
+                f"{results['keypoint_own_votes_found'] / results['keypoint_own_votes_exact']:.3f}",
+                f"of an exact search's; lookup p50 {results['keypoint_lookup_p50_ms']:.1f} ms;"
+                f" {results['keypoint_index']}",
+            )
+        )
     if "registry_mb_per_1000" in results:
         rows.append(
             (
@@ -364,6 +447,7 @@ def run(args) -> dict:
     if args.all_pairs:
         everything = photos("train", 3068) + photos("validation", 341) + photos("test", 372)
         results |= all_pairs(everything)
+        results |= keypoint_index_recall(everything, register(everything), args.keypoint_probes)
         for size in (100_000, 1_000_000):
             measured, bound = _rate_per_check(
                 results["all_pairs_false"], results["all_pairs_checked"], size
@@ -396,6 +480,13 @@ def main() -> None:
     parser.add_argument("--edits", nargs="*", help="only these edits (default: all)")
     parser.add_argument(
         "--no-all-pairs", dest="all_pairs", action="store_false", help="skip the all-pairs run"
+    )
+    parser.add_argument(
+        "--keypoint-probes",
+        type=int,
+        default=80,
+        help=f"photos whose hard copies ({', '.join(KEYPOINT_PROBE_EDITS)}) probe the keypoint"
+        " index after all pairs",
     )
     parser.add_argument(
         "--scale",
