@@ -274,6 +274,8 @@ def keypoint_index_recall(paths: list[Path], entries: list, count: int, progress
         for name in KEYPOINT_PROBE_EDITS:
             copy = Image.open(io.BytesIO(edits.ALL[name](image)))
             bits = fingerprints.query_print(copy).sides[False].indexed
+            if not bits:  # a copy too plain for keypoints: nothing to look up either way
+                continue
             started = time.perf_counter()
             with registry.hnsw_lookups(ef_search=t.KEYPOINT_EF_SEARCH) as cursor:
                 cursor.execute(

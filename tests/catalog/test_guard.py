@@ -8,11 +8,11 @@ from django.core.exceptions import ValidationError
 from PIL import Image, ImageOps
 
 from catalog import fingerprints
-from catalog.guard.registry import local_feature_candidates
-from catalog.guard.thresholds import KEYPOINT_MATCH_BITS
+from catalog.guard.registry import keypoint_votes, local_feature_candidates
+from catalog.guard.thresholds import KEYPOINT_MATCH_BITS, MIN_PLACED_VOTES
 from catalog.models import GeneratedImage, ProductImage, RegistryKeypoint
 from catalog.services import product_image_create
-from tests.catalog.guard_helpers import EDITS, encoded, register_as_generated
+from tests.catalog.guard_helpers import EDITS, encoded, on_page, register_as_generated
 from tests.conftest import DATASET, dataset_photos
 from tests.factories import MerchantFactory, ProductFactory
 
@@ -187,6 +187,30 @@ def test_a_cropped_copy_votes_for_the_orientation_it_was_cut_from(edit, mirrored
     query = fingerprints.query_print(Image.open(io.BytesIO(EDITS[edit](Image.open(photo)))))
 
     assert local_feature_candidates(query)[0] == (entry.pk, mirrored)
+
+
+@pytest.mark.parametrize(
+    "photo", ["test/shirt/36ad54ae", "validation/t-shirt/b7cefd6f", "validation/pants/889779d4"]
+)
+def test_a_half_size_copy_on_a_page_votes_for_one_placement_in_its_entry(photo):
+    """A copy at half size shows only the coarser half of the registered image's detail: the
+    entry indexes keypoints from every scale, so enough of its votes agree to be verified
+    among many entries (on the strongest keypoints alone these photos had 2 of the 3 needed)."""
+    (path,) = DATASET.glob(f"{photo}*.jpg")
+    entry = register_as_generated(path, MerchantFactory())
+    copy = Image.open(io.BytesIO(encoded(on_page(Image.open(path), scale=0.5))))
+    query = fingerprints.query_print(copy)
+
+    (votes,) = keypoint_votes(
+        {False: query.sides[False].indexed},
+        table="catalog_registrykeypoint",
+        owner="entry_id",
+        positioned=True,
+    )
+    points = query.sides[False].indexed_points[votes.queries]
+
+    assert votes.owner_id == entry.pk
+    assert fingerprints.placement_votes(points, votes.points) >= MIN_PLACED_VOTES
 
 
 @pytest.mark.parametrize(
