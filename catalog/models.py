@@ -212,9 +212,10 @@ class Product(models.Model):
         return self.sale_price is not None and self.sale_price < self.price
 
 
-def _hamming_index(name: str, field: str) -> HnswIndex:
+def _hamming_index(name: str, field: str, **graph) -> HnswIndex:
     # Perceptual hashes are compared by Hamming distance; HNSW keeps that fast at millions of rows.
-    return HnswIndex(name=name, fields=[field], opclasses=["bit_hamming_ops"])
+    # `graph`: m and ef_construction where pgvector's defaults (16, 64) are not the right ones.
+    return HnswIndex(name=name, fields=[field], opclasses=["bit_hamming_ops"], **graph)
 
 
 def product_image_path(instance: "ProductImage", filename: str) -> str:
@@ -344,13 +345,7 @@ class RegistryKeypoint(models.Model):
         # (ef_construction 128) and searched 16 wide, the sparse graph finds as many true
         # correspondences as m 16 did, no slower (guard/thresholds.py, KEYPOINT_EF_SEARCH).
         indexes = [
-            HnswIndex(
-                name="keypoint_descriptor_hnsw",
-                fields=["descriptor"],
-                opclasses=["bit_hamming_ops"],
-                m=8,
-                ef_construction=128,
-            )
+            _hamming_index("keypoint_descriptor_hnsw", "descriptor", m=8, ef_construction=128)
         ]
 
     def __str__(self) -> str:
@@ -370,13 +365,7 @@ class ProductImageKeypoint(models.Model):
         # instead of 195 ms per 96 in an isolated test. Only the re-check reads this index,
         # looking for true correspondences (10-40 bits apart, unrelated ones ~100).
         indexes = [
-            HnswIndex(
-                name="image_keypoint_descriptor_hnsw",
-                fields=["descriptor"],
-                opclasses=["bit_hamming_ops"],
-                m=8,
-                ef_construction=24,
-            )
+            _hamming_index("image_keypoint_descriptor_hnsw", "descriptor", m=8, ef_construction=24)
         ]
 
     def __str__(self) -> str:
