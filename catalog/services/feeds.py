@@ -12,18 +12,23 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from catalog.concurrent_reads import map_ahead
 from catalog.feeds.errors import FeedError, RowError
 from catalog.feeds.fetching import image_source_read
-from catalog.feeds.items import item_parse
+from catalog.feeds.items import ParsedItem, item_parse
 from catalog.feeds.reading import feed_rows
 from catalog.models import FeedImport, Merchant, Product
 from catalog.selectors import products_with_images
-from catalog.services.products import Upsert, product_upsert
+from catalog.services.products import Upsert, product_images_admit, product_upsert
 from catalog.signals import catalog_visibility_changed
 
 # Rows looked up together: one query for their products and one for their images (500 took
 # the lookups from 2 queries per row to 2 per 500).
 LOOKUP_BATCH = 500
+# A row's new images are read and checked by the guard (decode, hashes, keypoints, lookups) a
+# few rows ahead, on two threads, while this one writes the rows before them (rows, keypoint
+# index inserts, commits): the two halves of a row's work then overlap.
+ADMIT_AHEAD = 4
 
 
 @dataclass
@@ -117,6 +122,10 @@ def feed_import(
     def read_image(source: str) -> bytes:
         return image_source_read(source, base=base)
 
+    def admit(pair: tuple[ParsedItem, Product | None]) -> dict:
+        item, product = pair
+        return product_images_admit(merchant=merchant, item=item, product=product, read=read_image)
+
     for batch in _batches(rows, LOOKUP_BATCH):
         items = []
         for raw in batch:
@@ -135,13 +144,16 @@ def feed_import(
                 seen[item.sku] = raw.number
             items.append((raw.number, item))
         existing = _existing(merchant, [item.sku for _, item in items if item.sku])
-        for number, item in items:
+        pairs = [(item, existing.get(item.sku)) for _, item in items]
+        ahead = [None] * len(items) if dry_run else map_ahead(admit, pairs, ahead=ADMIT_AHEAD)
+        for (number, item), admitted in zip(items, ahead, strict=True):
             outcome = product_upsert(
                 merchant=merchant,
                 item=item,
                 existing=existing.get(item.sku),
                 read_image=read_image,
                 dry_run=dry_run,
+                admitted_ahead=admitted,
             )
             _count(report, outcome, number)
         if progress:

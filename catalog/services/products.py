@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -105,11 +106,15 @@ def _images_changed(product: Product | None, sources: list[str] | None) -> bool:
     return [image.source for image in product.images.all()] != sources
 
 
-def _admit_new_images(
-    item: ParsedItem, product: Product | None, *, merchant: Merchant, read: ImageReader
+def product_images_admit(
+    *, merchant: Merchant, item: ParsedItem, product: Product | None, read: ImageReader
 ) -> dict[str, tuple[bytes, tuple]]:
-    """Read and check each image the product does not hold yet, before anything is written.
-    Raises ValidationError (refused or unreadable), with the failing source named."""
+    """Read and check each image an upsert of `item` will store (those `product` does not hold
+    yet), before anything is written; {} when the item changes no images. Never writes, so a
+    caller may run it ahead, in another session. Raises ValidationError (refused or
+    unreadable), with the failing source named."""
+    if item.errors or not _images_changed(product, item.images):
+        return {}
     held = {image.source for image in product.images.all()} if product else set()
     admitted = {}
     for source in item.images or []:
@@ -160,6 +165,7 @@ def product_upsert(
     existing: Product | None = None,
     read_image: ImageReader | None = None,
     dry_run: bool = False,
+    admitted_ahead: Future[dict] | None = None,
 ) -> Upsert:
     """Create or update the merchant's product `item.sku` with what the item sends.
 
@@ -168,7 +174,8 @@ def product_upsert(
     it no longer names removed). An item that changes nothing writes nothing. A price or stock
     change is a plain row update: no image is read and nothing is embedded again. Any refusal
     leaves the product as it was. `existing`: the product, already looked up (with its images
-    prefetched) by a caller that handles many.
+    prefetched) by a caller that handles many, and `admitted_ahead` what
+    `product_images_admit` gave for it and that product.
     """
     if item.errors:
         return Upsert(item.sku, "failed", errors=item.errors)
@@ -191,10 +198,11 @@ def product_upsert(
     if action == "unchanged" or dry_run:
         return Upsert(item.sku, action, product, changed)
     try:
-        admitted = {}
-        if "images" in changed:
-            admitted = _admit_new_images(
-                item, product, merchant=merchant, read=read_image or image_source_read
+        if admitted_ahead is not None:
+            admitted = admitted_ahead.result()
+        else:
+            admitted = product_images_admit(
+                merchant=merchant, item=item, product=product, read=read_image or image_source_read
             )
         with transaction.atomic():
             if category_name:

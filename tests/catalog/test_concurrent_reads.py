@@ -68,3 +68,47 @@ def test_when_every_second_session_is_busy_the_read_runs_here():
         time.sleep(0.01)
     else:
         pytest.fail("the second sessions were never free again")
+
+
+def test_work_ahead_runs_before_it_is_asked_for_in_other_sessions_in_order():
+    import threading
+
+    from catalog.concurrent_reads import map_ahead
+
+    here = _backend_pid()
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def work(n: int) -> tuple[int, int]:
+        with lock:
+            started.append(n)
+        return n, _backend_pid()
+
+    results = map_ahead(work, range(6), ahead=2)
+    first = next(results).result()
+    assert first[0] == 0 and first[1] != here
+    for _ in range(100):  # the next two start on their own, before anyone asks for them
+        if {1, 2} <= set(started):
+            break
+        threading.Event().wait(0.01)
+    else:
+        pytest.fail("nothing ran ahead")
+    rest = [future.result() for future in results]
+    assert [n for n, _ in rest] == [1, 2, 3, 4, 5]
+    assert all(pid != here for _, pid in rest)
+
+
+def test_work_ahead_runs_here_when_asked_for_after_a_write_in_the_open_transaction():
+    from catalog.concurrent_reads import map_ahead
+
+    def failing(n: int):
+        raise ValueError(f"item {n} is bad")
+
+    with transaction.atomic():
+        merchant = MerchantFactory()
+        here = _backend_pid()
+        results = map_ahead(lambda _: (_backend_pid(), _merchant_names()), range(2), ahead=2)
+        assert [future.result() for future in results] == [(here, [merchant.name])] * 2
+        errors = map_ahead(failing, range(2), ahead=2)
+        with pytest.raises(ValueError, match="item 0 is bad"):
+            next(errors).result()

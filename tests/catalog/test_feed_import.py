@@ -266,6 +266,38 @@ def test_a_generated_image_in_a_feed_is_refused(tmp_path):
     assert not Product.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # committed rows: images are checked rows ahead
+def test_images_checked_ahead_land_on_their_own_rows_and_refusals_on_theirs(tmp_path):
+    import hashlib
+
+    from catalog.services import generated_image_register
+
+    rows = shop_rows(8)
+    for row in rows:
+        row["additional_image_link"] = ""
+    concept = DATASET / "test" / rows[2]["image_link"]
+    generated_image_register(
+        merchant=Merchant.objects.create(name="Other", slug="other"),
+        data=concept.read_bytes(),
+        prompt="a concept",
+        seed=1,
+        model_identity="test",
+    )
+    rows[5]["image_link"] = "no/such/photo.jpg"
+
+    out, err = import_feed(write_csv(tmp_path / "feed.csv", rows))
+
+    assert "8 rows: 6 created" in out and "2 with errors" in out
+    assert "row 3, image_link:" in err and "cannot be a catalog product" in err
+    assert "row 6, image_link: no/such/photo.jpg" in err
+    assert not Product.objects.filter(sku__in=[rows[2]["id"], rows[5]["id"]]).exists()
+    for row in rows[:2] + rows[3:5] + rows[6:]:
+        image = Product.objects.get(sku=row["id"]).images.get()
+        photo = (DATASET / "test" / row["image_link"]).read_bytes()
+        assert image.sha256 == hashlib.sha256(photo).hexdigest()
+        assert image.keypoints.count() > 0
+
+
 def test_images_by_url_are_fetched_within_bounds(tmp_path, image_server, settings):
     settings.FIDELIS_FEED_ALLOW_PRIVATE_ADDRESSES = True
     settings.FIDELIS_FEED_FETCH_TIMEOUT_S = 1
