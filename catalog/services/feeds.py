@@ -27,7 +27,7 @@ from catalog.signals import catalog_visibility_changed
 LOOKUP_BATCH = 500
 # A row's new images are read and checked by the guard (decode, hashes, keypoints, lookups) a
 # few rows ahead, on two threads, while this one writes the rows before them (rows, keypoint
-# index inserts, commits): the two halves of a row's work then overlap.
+# index inserts, commits): the two halves of a row's work then overlap. 0: each row in turn.
 ADMIT_AHEAD = 4
 
 
@@ -145,7 +145,11 @@ def feed_import(
             items.append((raw.number, item))
         existing = _existing(merchant, [item.sku for _, item in items if item.sku])
         pairs = [(item, existing.get(item.sku)) for _, item in items]
-        ahead = [None] * len(items) if dry_run else map_ahead(admit, pairs, ahead=ADMIT_AHEAD)
+        ahead = (
+            map_ahead(admit, pairs, ahead=ADMIT_AHEAD)
+            if ADMIT_AHEAD and not dry_run
+            else [None] * len(items)  # each upsert admits its own images, if it writes
+        )
         for (number, item), admitted in zip(items, ahead, strict=True):
             outcome = product_upsert(
                 merchant=merchant,
