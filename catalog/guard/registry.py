@@ -140,10 +140,11 @@ def local_feature_candidates(query: fingerprints.QueryPrint) -> list[tuple[int, 
 
     A copy's votes agree on one placement of it in the entry (or of the entry in it); an
     unrelated photo's few votes land anywhere. So the most voted pairs are kept only when
-    enough of their votes fit one similarity transform. The most voted pair is verified
-    anyway: a crop to a quarter of its image holds only 7-14 of the entry's indexed keypoints,
-    too few to agree on a placement, yet its entry often leads the raw votes (crop_corner_50
-    0.63 -> 0.72, crop_centre_25 0.75 -> 0.78, 60 photos, for one more verification a check).
+    enough of their votes fit one similarity transform. The most voted pairs
+    (RAW_VOTED_VERIFIED) are verified anyway: a crop to a quarter of its image holds only 7-14
+    of the entry's indexed keypoints, too few to agree on a placement, yet its entry is often
+    among the most voted (the first alone: crop_corner_50 0.63 -> 0.72, crop_centre_25 0.75 ->
+    0.78, 60 photos, for one more verification a check).
     """
     voted = keypoint_votes(
         {side: orientation.indexed for side, orientation in query.sides.items()},
@@ -160,6 +161,7 @@ def local_feature_candidates(query: fingerprints.QueryPrint) -> list[tuple[int, 
         if agreeing >= t.MIN_PLACED_VOTES:
             placed.append((-agreeing, votes.owner_id, votes.mirrored))
     chosen = [(owner_id, mirrored) for _, owner_id, mirrored in sorted(placed)[: t.CANDIDATES]]
-    if voted and (voted[0].owner_id, voted[0].mirrored) not in chosen:
-        chosen.append((voted[0].owner_id, voted[0].mirrored))
+    for votes in voted[: t.RAW_VOTED_VERIFIED]:
+        if (votes.owner_id, votes.mirrored) not in chosen:
+            chosen.append((votes.owner_id, votes.mirrored))
     return chosen
