@@ -247,11 +247,10 @@ def test_an_image_path_outside_the_feed_folder_is_refused(tmp_path):
     assert not Product.objects.exists()
 
 
-def test_a_generated_image_in_a_feed_is_refused(tmp_path):
+def register_as_concept(photo: Path) -> None:
+    """Another shop registers `photo` as one of its generated images."""
     from catalog.services import generated_image_register
 
-    row = good_row("A-1")
-    photo = DATASET / "test" / row["image_link"]
     generated_image_register(
         merchant=Merchant.objects.create(name="Other", slug="other"),
         data=photo.read_bytes(),
@@ -259,6 +258,11 @@ def test_a_generated_image_in_a_feed_is_refused(tmp_path):
         seed=1,
         model_identity="test",
     )
+
+
+def test_a_generated_image_in_a_feed_is_refused(tmp_path):
+    row = good_row("A-1")
+    register_as_concept(DATASET / "test" / row["image_link"])
 
     _, err = import_feed(write_csv(tmp_path / "feed.csv", [row]))
 
@@ -270,19 +274,10 @@ def test_a_generated_image_in_a_feed_is_refused(tmp_path):
 def test_images_checked_ahead_land_on_their_own_rows_and_refusals_on_theirs(tmp_path):
     import hashlib
 
-    from catalog.services import generated_image_register
-
     rows = shop_rows(8)
     for row in rows:
         row["additional_image_link"] = ""
-    concept = DATASET / "test" / rows[2]["image_link"]
-    generated_image_register(
-        merchant=Merchant.objects.create(name="Other", slug="other"),
-        data=concept.read_bytes(),
-        prompt="a concept",
-        seed=1,
-        model_identity="test",
-    )
+    register_as_concept(DATASET / "test" / rows[2]["image_link"])
     rows[5]["image_link"] = "no/such/photo.jpg"
 
     out, err = import_feed(write_csv(tmp_path / "feed.csv", rows))
