@@ -143,24 +143,35 @@ def stage_timers():
             setattr(module, name, original)
 
 
-def breakdown(merchant, rows: list[dict], folder: Path) -> dict:
-    """Import alone (no worker running), in this process: products/s with the guard's checks
-    run ahead of the writes (as shipped) and with each row in turn (ADMIT_AHEAD 0), in
-    alternating halves of `rows`; then ms per product in each stage (summed over threads, so
-    with the checks ahead they add up to more than the wall time) and the embedding."""
+@contextmanager
+def checks(mode: str):
+    """The feed import with the guard's checks run "ahead" of its writes (as shipped) or with
+    each row "in turn" (ADMIT_AHEAD 0, the baseline)."""
     import catalog.services.feeds as feeds
-    from retrieval.indexing import embed_pending_images
 
     shipped = feeds.ADMIT_AHEAD
+    feeds.ADMIT_AHEAD = shipped if mode == "ahead" else 0
+    try:
+        yield
+    finally:
+        feeds.ADMIT_AHEAD = shipped
+
+
+def breakdown(merchant, rows: list[dict], folder: Path) -> dict:
+    """Import alone (no worker running), in this process: products/s with the guard's checks
+    run ahead of the writes and with each row in turn (`checks`), in alternating quarters of
+    `rows`; then ms per product in each stage (summed over threads, so with the checks ahead
+    they add up to more than the wall time) and the embedding."""
+    from retrieval.indexing import embed_pending_images
+
     quarter = len(rows) // 4
     wall = {"ahead": 0.0, "in turn": 0.0}
     with stage_timers() as spent:
         for i, mode in enumerate(["in turn", "ahead", "in turn", "ahead"]):
-            feeds.ADMIT_AHEAD = shipped if mode == "ahead" else 0
             started = time.perf_counter()
-            import_window(merchant, rows[i * quarter : (i + 1) * quarter], folder)
+            with checks(mode):
+                import_window(merchant, rows[i * quarter : (i + 1) * quarter], folder)
             wall[mode] += time.perf_counter() - started
-    feeds.ADMIT_AHEAD = shipped
     started = time.perf_counter()
     embed_pending_images()
     spent["embedding (batches of 32)"] = time.perf_counter() - started
@@ -206,7 +217,6 @@ def bulk_updates(merchant, count: int) -> float:
 
 
 def run(args) -> dict:
-    import catalog.services.feeds as feeds
     from catalog.services import merchant_create
 
     sources = sorted(DATASET.glob("*/*/*.jpg"))
@@ -221,7 +231,7 @@ def run(args) -> dict:
     done = 0
     # Windows alternate between the guard's checks run ahead of the writes (as shipped) and
     # each row in turn (the baseline), so both rates come from the same run.
-    shipped, modes = feeds.ADMIT_AHEAD, itertools.cycle(["ahead", "in turn"])
+    modes = itertools.cycle(["ahead", "in turn"])
 
     log = RESULTS / "import-worker.log"
     worker = start_worker(log)
@@ -238,14 +248,13 @@ def run(args) -> dict:
                     stop = min(size, done + args.window)
                     rows = feed_rows(sources, done, stop, folder)  # images made before timing
                     mode = next(modes)
-                    feeds.ADMIT_AHEAD = shipped if mode == "ahead" else 0
                     started = time.perf_counter()
-                    import_window(merchant, rows, folder)
+                    with checks(mode):
+                        import_window(merchant, rows, folder)
                     wait_embedded(stop, worker, log)
                     rates[mode] = (stop - done) / (time.perf_counter() - started)
                     bar.update(stop - done)
                     done = stop
-            feeds.ADMIT_AHEAD = shipped
             results["import_products_per_s"][str(size)] = round(rates.get("ahead", 0), 1)
             results["import_products_per_s_in_turn"][str(size)] = round(rates.get("in turn", 0), 1)
             results["products"] = done
