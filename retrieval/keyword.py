@@ -19,6 +19,7 @@ from django.db import connection
 
 from config.replicas import read_connection
 from retrieval.filters import SearchFilters
+from retrieval.results import match_rows_around
 from retrieval.synonyms import synonym_spans
 
 # Keyword matches kept per query (ranked by ts_rank), twice the vector half's candidates.
@@ -172,8 +173,17 @@ def correct_spelling(query: str) -> list[str]:
     return list(analyse_query(query).words)
 
 
-def keyword_ranking(query: str, filters: SearchFilters, *, analysed: KeywordQuery | None = None):
-    """Ids of searchable products matching `query` by SKU or by every word, best first."""
+@dataclass(frozen=True)
+class KeywordMatches:
+    ids: list[int]  # best first
+    # What arranging reads of the word matches (results.match_rows), read with them.
+    rows: dict[int, tuple]
+
+
+def keyword_matches(
+    query: str, filters: SearchFilters, *, analysed: KeywordQuery | None = None
+) -> KeywordMatches:
+    """Searchable products matching `query` by SKU or by every word, best first."""
     products, product_params = filters.products_sql()
     # An exact SKU is the strongest keyword signal there is: it ranks first. A SKU is one
     # token, so a query of several words skips the lookup (served by product_sku_upper).
@@ -185,12 +195,19 @@ def keyword_ranking(query: str, filters: SearchFilters, *, analysed: KeywordQuer
     )
     analysed = analysed or analyse_query(query)
     if not analysed.slots:
-        return ranked
-    return ranked + [pk for pk in slot_matches(analysed.slots, filters) if pk not in ranked]
+        return KeywordMatches(ranked, {})
+    found = _slot_matches(analysed.slots, filters, with_rows=True)
+    rows = {row[1]: row[1:] for row in found}
+    return KeywordMatches(ranked + [pk for pk in rows if pk not in ranked], rows)
 
 
 def slot_matches(slots: tuple[Slot, ...], filters: SearchFilters) -> list[int]:
     """Products carrying every slot (by words, category or synonym), best first."""
+    return [row[1] for row in _slot_matches(slots, filters, with_rows=False)]
+
+
+def _slot_matches(slots: tuple[Slot, ...], filters: SearchFilters, *, with_rows: bool):
+    """The best KEYWORD_LIMIT (score, id) rows of slot_matches(), or (score, *match row)."""
     products, product_params = filters.products_sql()
     every, every_params = [], []
     for slot in slots:
@@ -210,9 +227,10 @@ def slot_matches(slots: tuple[Slot, ...], filters: SearchFilters) -> list[int]:
         KEYWORD_SCAN_LIMIT,
     ]
     with read_connection().cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = sorted(cursor.fetchall(), key=lambda row: (-row[1], row[0]))
-    return [pk for pk, _ in rows[:KEYWORD_LIMIT]]
+        cursor.execute(match_rows_around(sql) if with_rows else sql, params)
+        rows = cursor.fetchall() if with_rows else [(score, pk) for pk, score in cursor]
+    rows.sort(key=lambda row: (-row[0], row[1]))
+    return rows[:KEYWORD_LIMIT]
 
 
 def _slot_condition(slot: Slot) -> tuple[str, list]:

@@ -40,15 +40,28 @@ PRICE_BANDS: list[tuple[str, Decimal | None, Decimal | None]] = [
 
 # created_at as epoch seconds: only the "newest" sort reads it, and a float decodes in a
 # fraction of a timestamptz's time (a few hundred rows a search).
-_MATCHES_SQL = """
-SELECT product.id, category.slug, category.name, product.brand, product.color, product.size,
-  product.price, extract(epoch FROM product.created_at)::float8,
+_MATCH_COLUMNS = """product.id, category.slug, category.name, product.brand, product.color,
+  product.size, product.price, extract(epoch FROM product.created_at)::float8,
   product.availability <> 'in_stock',
-  merchant.out_of_stock_results, product.merchant_id, product.item_group_id
+  merchant.out_of_stock_results, product.merchant_id, product.item_group_id"""
+_MATCH_JOINS = """JOIN catalog_merchant AS merchant ON merchant.id = product.merchant_id
+LEFT JOIN catalog_category AS category ON category.id = product.category_id"""
+_MATCHES_SQL = f"""
+SELECT {_MATCH_COLUMNS}
 FROM catalog_product AS product
-JOIN catalog_merchant AS merchant ON merchant.id = product.merchant_id
-LEFT JOIN catalog_category AS category ON category.id = product.category_id
+{_MATCH_JOINS}
 WHERE product.id = ANY(%s)
+"""
+
+
+def match_rows_around(ranked_sql: str) -> str:
+    """SQL that gives (score, *match row) for each (id, score) row of `ranked_sql`: a ranking
+    and what arranging reads of its products in one statement (one round trip less)."""
+    return f"""
+SELECT ranked.score, {_MATCH_COLUMNS}
+FROM ({ranked_sql}) AS ranked(id, score)
+JOIN catalog_product AS product ON product.id = ranked.id
+{_MATCH_JOINS}
 """
 
 
@@ -106,9 +119,11 @@ def arrange(
     rules: RuleSet = NO_RULES,
     products_sql: tuple[str, tuple],
     rows: dict[int, tuple] | None = None,
+    count_facets: bool = True,
 ) -> Arranged:
     """Apply the stock rule, merchandising rules, the selection, the variant folding and the
-    sort; count facets. `rows`: match_rows() of some of the hits, read earlier."""
+    sort; count facets (unless `count_facets` is False: then `facets` is empty). `rows`:
+    match_rows() of some of the hits, read earlier."""
     relevance = sort == "relevance"
     pins = searchable_pins(rules, products_sql) if relevance else {}
     ranked = {hit.product_id for hit in hits}
@@ -122,7 +137,7 @@ def arrange(
     tiles.sort(key=_SORT_KEYS[sort])
     if pins:
         tiles = _pinned(tiles, pins)
-    return Arranged(tiles=tiles, facets=_facets(matches, tiles, selection))
+    return Arranged(tiles=tiles, facets=_facets(matches, tiles, selection) if count_facets else {})
 
 
 def _lifted(match: Match, rules: RuleSet) -> Match:
@@ -144,7 +159,8 @@ def _pinned(tiles: list[Match], pins: dict) -> list[Match]:
 
 
 def match_rows(product_ids: Sequence[int]) -> dict[int, tuple]:
-    """What arranging reads of each product: {id: row}; a deleted product has none."""
+    """What arranging reads of each product: {id: row}; a deleted product has none (see also
+    match_rows_around)."""
     if not product_ids:
         return {}
     with read_connection().cursor() as cursor:

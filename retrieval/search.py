@@ -22,7 +22,7 @@ from retrieval.encoders import get_encoder
 from retrieval.filters import SearchFilters
 from retrieval.fusion import FusedHit, reciprocal_rank_fusion
 from retrieval.highlight import highlights, highlights_read, highlights_statement
-from retrieval.keyword import analyse_query, keyword_ranking
+from retrieval.keyword import analyse_query, keyword_matches
 from retrieval.match_cutoff import vector_match_similarity
 from retrieval.recovery import Recovery, did_you_mean, relaxed_query, you_might_like
 from retrieval.results import (
@@ -115,17 +115,20 @@ def products_search_text(
         encoding = _pool.submit(encoder.encode_query, query)
     analysed = analyse_query(query)
     rules = RuleSet(rules_for([query, analysed.text], [*analysed.typed, *analysed.words]))
-    keyword_ids = keyword_ranking(query, filters, analysed=analysed)
+    keyword = keyword_matches(query, filters, analysed=analysed)
+    keyword_ids = keyword.ids
     # The vector half (encode, then the HNSW search) usually takes longer: meanwhile this
     # connection reads what the page needs of the keyword side, on an otherwise idle core: the
-    # matches' attributes or, when no word matched, recovery's keyword steps (used unless the
-    # vector half finds matches) and their matches' attributes.
-    keyword_steps, rows, ahead = None, {}, None
+    # page as ranked by keyword alone (the matches' attributes came with them) or, when no
+    # word matched, recovery's keyword steps (used unless the vector half finds matches) and
+    # their matches' attributes.
+    keyword_steps, rows, ahead = None, keyword.rows, None
     if on_own_connection:
         if not keyword_ids:
             keyword_steps = _keyword_recovery(query, analysed, filters)
         relaxed = keyword_steps and keyword_steps[1]
-        rows = match_rows(relaxed.product_ids if relaxed else keyword_ids)
+        if relaxed:
+            rows = match_rows(relaxed.product_ids)
         if keyword_ids:  # then there is no recovery: the highlighted terms are known
             ahead = _page_read_ahead(
                 keyword_ids,
@@ -386,8 +389,15 @@ def _page_read_ahead(
     """The parts of the page as it would be by keyword alone, read while the vector half runs:
     its matches mostly rank by keyword too, so the page reads few or none after it."""
     hits = reciprocal_rank_fusion({"keyword": keyword_ids})
+    # Only its tiles are used: the page's facets are counted over the fused matches.
     arranged = arrange(
-        hits, selection=selection, sort=sort, rules=rules, products_sql=products_sql, rows=rows
+        hits,
+        selection=selection,
+        sort=sort,
+        rules=rules,
+        products_sql=products_sql,
+        rows=rows,
+        count_facets=False,
     )
     shown = arranged.tiles[(page - 1) * page_size : page * page_size]
     return _page_parts(shown, (), highlight_terms, products_sql, ahead=NO_PARTS)
