@@ -53,18 +53,14 @@ MIN_COVERAGE = 0.2
 # 10th percentile for every edit class, covered ones included (a logo, a tag or a band over up
 # to a fifth of the image); the 24,566 look-alike pairs score at most 0.91 (99.9th percentile
 # 0.90), however many inliers they have (the same skirt shot twice: 91 inliers, 0.89).
+# Not relaxed for overwhelming geometry, though a band or a tag over a fifth of a garment on a
+# plain background pulls some copies' median to 0.64-0.92 with 150-440 inliers (45-88% of the
+# overlap's keypoints): all pairs of the shared photos hold an orange and a pink t-shirt laid on
+# one patterned bedspread, 275 inliers (56%) and agreement 0.92 (the flat garments count for
+# nothing in grayscale). Medians over textured-on-both-sides cells, over cells with inliers, or
+# a higher percentile separate no better (look-alikes reach 0.95-0.98 on each).
 MIN_AGREEMENT = 0.93
 MIN_CELLS = 8
-# Unless the geometry alone is overwhelming: a copy with a band, a tag or a logo over up to a
-# fifth of it keeps most of its keypoints' partners (150-440 inliers, 45-88% of the keypoints
-# in the overlap) while textured cells under the cover pull the median down (0.64-0.92: a
-# band across a plain background is textured on one side only). No two different real photos
-# come near both: of the 23,166 PDQ-nearest pairs (each photo's 4 nearest, both ways), the
-# most in common were two t-shirts with one print (208 inliers, 42%, agreement 0.36), two hats
-# (179, 36%, 0.56) and the same skirt shot twice (147, 29%, 0.89).
-STRONG_INLIERS = 150
-STRONG_SHARE = 0.45
-STRONG_MIN_AGREEMENT = 0.6
 # Inliers / the keypoints in the overlap (on the side with fewer there): two garments of one
 # cut shot on one background line up along their outline and pass the agreement (a blue and a
 # red t-shirt on one bed: 15-19 inliers, agreement 0.93-0.95, found by all pairs), but only

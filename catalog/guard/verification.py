@@ -18,17 +18,8 @@ def is_verified(match: fingerprints.GeometricMatch | None) -> bool:
         and match.containment >= t.MIN_CONTAINMENT
         and match.coverage >= t.MIN_COVERAGE
         and match.cells >= t.MIN_CELLS
+        and match.agreement >= t.MIN_AGREEMENT
         and match.share >= t.MIN_INLIER_SHARE
-        and (match.agreement >= t.MIN_AGREEMENT or _overwhelming(match))
-    )
-
-
-def _overwhelming(match: fingerprints.GeometricMatch) -> bool:
-    """So many of the keypoints line up that a lower pixel agreement means a covered part."""
-    return (
-        match.inliers >= t.STRONG_INLIERS
-        and match.share >= t.STRONG_SHARE
-        and match.agreement >= t.STRONG_MIN_AGREEMENT
     )
 
 
