@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 from catalog.demo_data import FEED_COLUMNS, demo_feed_rows
 from catalog.models import Merchant, Product, ProductImage
 from retrieval.models import ImageEmbedding
+from tests.catalog.guard_helpers import register_as_generated
 from tests.conftest import DATASET, dataset_photos
 
 pytestmark = pytest.mark.django_db
@@ -247,22 +248,10 @@ def test_an_image_path_outside_the_feed_folder_is_refused(tmp_path):
     assert not Product.objects.exists()
 
 
-def register_as_concept(photo: Path) -> None:
-    """Another shop registers `photo` as one of its generated images."""
-    from catalog.services import generated_image_register
-
-    generated_image_register(
-        merchant=Merchant.objects.create(name="Other", slug="other"),
-        data=photo.read_bytes(),
-        prompt="a concept",
-        seed=1,
-        model_identity="test",
-    )
-
-
 def test_a_generated_image_in_a_feed_is_refused(tmp_path):
     row = good_row("A-1")
-    register_as_concept(DATASET / "test" / row["image_link"])
+    other_shop = Merchant.objects.create(name="Other", slug="other")
+    register_as_generated(DATASET / "test" / row["image_link"], other_shop)
 
     _, err = import_feed(write_csv(tmp_path / "feed.csv", [row]))
 
@@ -277,7 +266,8 @@ def test_images_checked_ahead_land_on_their_own_rows_and_refusals_on_theirs(tmp_
     rows = shop_rows(8)
     for row in rows:
         row["additional_image_link"] = ""
-    register_as_concept(DATASET / "test" / rows[2]["image_link"])
+    other_shop = Merchant.objects.create(name="Other", slug="other")
+    register_as_generated(DATASET / "test" / rows[2]["image_link"], other_shop)
     rows[5]["image_link"] = "no/such/photo.jpg"
 
     out, err = import_feed(write_csv(tmp_path / "feed.csv", rows))
