@@ -86,7 +86,7 @@ FROM generate_series(1, %(count)s) g,
 _SYNTHETIC_KEYPOINTS = """
 INSERT INTO catalog_registrykeypoint (entry_id, descriptor, x, y)
 SELECT e.id, ('x' || md5(random()::text || k) || md5(random()::text || k))::bit(256),
-  random() * 512, random() * 384
+  round(random() * 512), round(random() * 384)
 FROM catalog_generatedimage e CROSS JOIN generate_series(1, %(per_entry)s) k
 WHERE e.model_identity = 'synthetic' AND e.id > %(after)s
 """

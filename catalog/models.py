@@ -335,17 +335,19 @@ class RegistryKeypoint(models.Model):
 
     entry = models.ForeignKey(GeneratedImage, on_delete=models.CASCADE, related_name="keypoints")
     descriptor = BitField(length=256)
-    # Where it sits (normalised pixels): the votes a candidate gets must agree on one placement
-    # of the query in it, or of it in the query, before the candidate is verified in full.
-    x = models.FloatField(default=0.0)
-    y = models.FloatField(default=0.0)
+    # Where it sits (whole normalised pixels, <= 512: the placement check allows 8 px, and two
+    # bytes each instead of eight keep the row at 88 bytes): the votes a candidate gets must
+    # agree on one placement of the query in it, or of it in the query, before it is verified.
+    x = models.SmallIntegerField(default=0)
+    y = models.SmallIntegerField(default=0)
 
     class Meta:
-        # Most of the registry's memory: 334 bytes a row at m 16, 235 at m 8. Built wider
-        # (ef_construction 128) and searched 16 wide, the sparse graph finds as many true
-        # correspondences as m 16 did, no slower (guard/thresholds.py, KEYPOINT_EF_SEARCH).
+        # Most of the registry's memory: 334 bytes a row at m 16, 235 at m 8, 210 at m 6. Built
+        # wide (ef_construction 128) and searched wider, the sparse graph finds as many true
+        # correspondences as the denser ones did, no slower (guard/thresholds.py,
+        # KEYPOINT_EF_SEARCH).
         indexes = [
-            _hamming_index("keypoint_descriptor_hnsw", "descriptor", m=8, ef_construction=128)
+            _hamming_index("keypoint_descriptor_hnsw", "descriptor", m=6, ef_construction=128)
         ]
 
     def __str__(self) -> str:

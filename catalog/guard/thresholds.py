@@ -34,11 +34,20 @@ CANDIDATES = 5
 # 0.77, other heavy crops within one copy; check p50 +20 ms (~13%) in that benchmark.
 RAW_VOTED_VERIFIED = 3
 # A true correspondence sits far closer than anything else, so a narrow HNSW search finds it.
-# The index is a sparse graph (m 8, ef_construction 128: 235 instead of 334 bytes a row), searched
-# 16 wide. Against the 242k keypoints of all 3,781 photos, hard copies (a quarter crop, half-size
-# on a page) of 80 of them got 3,304 votes for their own entry (an exact search: 3,580) in 33 ms
-# p50 of lookups, where m 16 / 64 searched 10 wide got 3,277 in 40 ms (same run, alternating).
-KEYPOINT_EF_SEARCH = 16
+# The index is a sparse graph (m 6, ef_construction 128: 210 bytes a row, 235 at m 8, 334 at
+# m 16), searched 24 wide. Against the 242k keypoints of all 3,781 photos, hard copies (a quarter
+# crop, a corner crop to half the width and height, half-size on a page) of 80 of them gave their
+# own entry (a 5-NN search within 48 bits, as a check runs it; an exact search: ~3,580):
+# | index, search breadth | own votes (two builds) | own entry most voted / in top 3, of 240 |
+# | m 8, 16 (before) | 3,296 / 3,259 | 151 / 187 |
+# | m 6, 24 | 3,269 / 3,239 | 153 / 185 |
+# | m 6, 16 | 3,110 | - |
+# | m 5, 24 / 32 | 3,053 / 3,140 | 151 / 149 |
+# | m 4, 24 | 2,759 | - |
+# Lookups for a check's ~1,000 descriptors took the same at m 8 / 16 and m 6 / 24 (51-52 ms p50
+# in one session, one run each after the other). The first 128 bits of each descriptor alone
+# (ORB orders its tests by how much they tell) lost a quarter of the votes (m 6: 2,431).
+KEYPOINT_EF_SEARCH = 24
 DEFAULT_EF_SEARCH = 40  # the PDQ lookups: pgvector's default breadth
 
 # Geometric verification (fingerprints.geometric_match), calibrated on 49 edits of 60 photos

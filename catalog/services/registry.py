@@ -76,7 +76,7 @@ def _registry_prints_store(entry: GeneratedImage, prints: fingerprints.Fingerpri
     entry.save()
     upright = prints.upright
     RegistryKeypoint.objects.bulk_create(
-        RegistryKeypoint(entry=entry, descriptor=bits, x=x, y=y)
+        RegistryKeypoint(entry=entry, descriptor=bits, x=round(x), y=round(y))
         for bits, (x, y) in zip(upright.indexed, upright.indexed_points.tolist(), strict=True)
     )
 
