@@ -196,14 +196,19 @@ def keyword_matches(
     analysed = analysed or analyse_query(query)
     if not analysed.slots:
         return KeywordMatches(ranked, {})
-    found = _slot_matches(analysed.slots, filters, with_rows=True)
-    rows = {row[1]: row[1:] for row in found}
-    return KeywordMatches(ranked + [pk for pk in rows if pk not in ranked], rows)
+    found = slot_match_rows(analysed.slots, filters)
+    return KeywordMatches(ranked + [pk for pk in found.ids if pk not in ranked], found.rows)
 
 
 def slot_matches(slots: tuple[Slot, ...], filters: SearchFilters) -> list[int]:
     """Products carrying every slot (by words, category or synonym), best first."""
     return [row[1] for row in _slot_matches(slots, filters, with_rows=False)]
+
+
+def slot_match_rows(slots: tuple[Slot, ...], filters: SearchFilters) -> KeywordMatches:
+    """slot_matches(), with what arranging reads of each match, in the same statement."""
+    found = _slot_matches(slots, filters, with_rows=True)
+    return KeywordMatches([row[1] for row in found], {row[1]: row[1:] for row in found})
 
 
 def _slot_matches(slots: tuple[Slot, ...], filters: SearchFilters, *, with_rows: bool):

@@ -23,6 +23,7 @@ from retrieval.keyword import (
     Slot,
     analyse_query,
     slot_counts,
+    slot_match_rows,
     slot_matches,
 )
 from retrieval.vector import product_vector_ranking
@@ -49,6 +50,7 @@ class Relaxed:
     query: str
     dropped: tuple[str, ...]
     product_ids: list[int]
+    rows: dict[int, tuple]  # what arranging reads of each match (results.match_rows)
 
 
 def did_you_mean(query: str, analysed: KeywordQuery, filters: SearchFilters) -> str | None:
@@ -79,9 +81,10 @@ def relaxed_query(analysed: KeywordQuery, filters: SearchFilters) -> Relaxed | N
     for slot in order[:-1]:
         dropped.append(slot)
         kept = tuple(s for s in slots if s not in dropped)
-        found = slot_matches(kept, filters)
-        if found:
-            return Relaxed(" ".join(s.text for s in kept), tuple(s.text for s in dropped), found)
+        found = slot_match_rows(kept, filters)
+        if found.ids:
+            query = " ".join(s.text for s in kept)
+            return Relaxed(query, tuple(s.text for s in dropped), found.ids, found.rows)
     return None
 
 

@@ -30,7 +30,6 @@ from retrieval.results import (
     Selection,
     VariantOptions,
     arrange,
-    match_rows,
     variant_options,
     variant_options_read,
     variant_options_statement,
@@ -124,11 +123,6 @@ def products_search_text(
     # their matches' attributes.
     keyword_steps, rows, ahead = None, keyword.rows, None
     if on_own_connection:
-        if not keyword_ids:
-            keyword_steps = _keyword_recovery(query, analysed, filters)
-        relaxed = keyword_steps and keyword_steps[1]
-        if relaxed:
-            rows = match_rows(relaxed.product_ids)
         if keyword_ids:  # then there is no recovery: the highlighted terms are known
             ahead = _page_read_ahead(
                 keyword_ids,
@@ -141,6 +135,8 @@ def products_search_text(
                 products_sql=filters.products_sql(),
                 highlight_terms=_marked_terms(analysed.slots),
             )
+        else:
+            keyword_steps = _keyword_recovery(query, analysed, filters)
         query_vector, nearest = vector_half.result()
     else:
         query_vector = encoding.result()
@@ -150,8 +146,12 @@ def products_search_text(
     fused = reciprocal_rank_fusion({"vector": vector_ids, "keyword": keyword_ids})
     recovery = None
     if not fused:
+        keyword_steps = keyword_steps or _keyword_recovery(query, analysed, filters)
+        relaxed = keyword_steps[1]
+        if relaxed:  # its matches' attributes came with them
+            rows = relaxed.rows
         recovery, fused = _recover(
-            keyword_steps or _keyword_recovery(query, analysed, filters),
+            keyword_steps,
             filters,
             query_vector,
             nearest,
