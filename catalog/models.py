@@ -301,7 +301,7 @@ class GeneratedImage(models.Model):
     )
     fidelity = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    sha256 = models.CharField(max_length=64, db_index=True)
+    sha256 = models.CharField(max_length=64)  # indexed for equality only (Meta)
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     # PDQ upright, as it is and without its borders: a check looks up its 8 rotations and mirrors.
@@ -317,6 +317,9 @@ class GeneratedImage(models.Model):
         indexes = [
             _hamming_index("generated_pdq_hnsw", "pdq"),
             _hamming_index("generated_pdq_trimmed_hnsw", "pdq_trimmed"),
+            # The exact-bytes lookup of every check; db_index=True would add a second index for
+            # LIKE that nothing asks for (0.14 MB per 1,000 entries).
+            models.Index(fields=["sha256"], name="generated_sha256"),
         ]
         constraints = [
             models.CheckConstraint(
