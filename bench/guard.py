@@ -15,7 +15,7 @@ Real photos stand in for generated ones (a random-weight generator does not make
    photos that match nothing (the slowest path).
 Prints a table and writes bench/results/guard.json.
 
-At 100,000 registered images the keypoint index holds 6.4M rows: its graph needs ~4.5 GB to
+At 100,000 registered images the keypoint index holds 5.6M rows: its graph needs ~4.5 GB to
 build in memory (FIDELIS_BENCH_BUILD_MEMORY, default 2GB) and ~3 GB of shared_buffers to be
 searched from memory (FIDELIS_PG_SHARED_BUFFERS=4GB). `--keep-db DIR` keeps that database for
 later runs, which reuse its registry (a registry larger than a `--scale` size is timed at its own
@@ -107,8 +107,8 @@ def fill_registry_to(total: int) -> float | None:
 
 
 def add_synthetic_entries(count: int) -> float:
-    """Fill the registry with `count` random entries (a hash, the same as trimmed hash, and 64
-    keypoints each), in SQL.
+    """Fill the registry with `count` random entries (a hash, the same as trimmed hash, and
+    REGISTERED_KEYPOINTS keypoints each), in SQL.
 
     The HNSW indexes are dropped and built again once, as a bulk load would. Random bits are
     the worst case for HNSW (no structure to exploit), so timings on them are conservative.
@@ -116,7 +116,7 @@ def add_synthetic_entries(count: int) -> float:
     """
     from django.db import connection
 
-    from catalog.fingerprints import INDEXED_KEYPOINTS
+    from catalog.fingerprints import REGISTERED_KEYPOINTS
     from catalog.models import Merchant
 
     started = time.perf_counter()
@@ -132,7 +132,7 @@ def add_synthetic_entries(count: int) -> float:
         cursor.execute("SELECT coalesce(max(id), 0) FROM catalog_generatedimage")
         after = cursor.fetchone()[0]  # the new entries come after it
         cursor.execute(_SYNTHETIC_ENTRIES, {"merchant": merchant, "count": count, "after": after})
-        cursor.execute(_SYNTHETIC_KEYPOINTS, {"per_entry": INDEXED_KEYPOINTS, "after": after})
+        cursor.execute(_SYNTHETIC_KEYPOINTS, {"per_entry": REGISTERED_KEYPOINTS, "after": after})
         for _name, definition in tqdm(indexes, desc="build HNSW indexes"):
             cursor.execute(definition)
         cursor.execute("ANALYZE")

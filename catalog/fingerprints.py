@@ -31,10 +31,19 @@ ORB_FEATURES = 500
 # Low-texture product shots (a plain shirt on white) give a dozen keypoints at OpenCV's default
 # FAST threshold of 20; 7 gives hundreds, which a 10% crop still shares.
 ORB_FAST_THRESHOLD = 7
-# Descriptors that enter the keypoint index: 64 found 98-100% of cropped copies among the top 5
-# candidates. The registry indexes its entries upright only (64 rows each); a query sends its
-# upright and its mirrored descriptors.
+# The descriptors a query looks up, per orientation: 64 found 98-100% of cropped copies among
+# the top 5 candidates. A query sends its upright and its mirrored ones.
 INDEXED_KEYPOINTS = 64
+# The registry indexes its entries upright only, 56 rows each (14 from each band of scales):
+# the rows are most of its memory (~320 bytes each with the graph), and 56 keep the registry
+# under 20 MB per 1,000 entries (19.6 measured; 64: 22.8). Against 64, the same hard copies
+# (242k keypoints of the 3,781 photos, 240 copies of 80) ranked their own entry in the 3 most
+# voted as often (186 / 186; most voted 150 / 160); bench/guard.py, 60 registered, one run
+# each, 56 then 64: page_0.5 0.983 / 0.967, crop_centre_20 0.917 / 0.900, crop_centre_25
+# 0.750 / 0.767, crop_corner_50 0.650 / 0.683, page_0.6, crop_strip_40 and page_0.7+band_10
+# the same; 47 / 46 misses of 420 (two runs of one code differ by ~2 on crop_corner_50). 48
+# rows lost more (own entry in the top 3: 177).
+REGISTERED_KEYPOINTS = 56
 # A registered image indexes a quarter of them from each pair of ORB's 8 pyramid levels. By
 # strength alone half came from the finest level and 15% from the coarsest four, which are all
 # a copy at half size (on a page, in a frame) still shows: its own entry then lacked the votes
@@ -310,7 +319,7 @@ def fingerprint(image: Image.Image) -> Fingerprint:
     return Fingerprint(
         pdq=pdq_dihedral(whole)[0],
         pdq_trimmed=pdq_dihedral(inner)[0],
-        upright=orientation(inner.convert("L"), across_scales=True),
+        upright=orientation(inner.convert("L"), indexed=REGISTERED_KEYPOINTS, across_scales=True),
     )
 
 

@@ -1,7 +1,7 @@
 """The shop's truth: merchants, categories, products and their images."""
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import BrinIndex, GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
@@ -336,7 +336,12 @@ class RegistryKeypoint(models.Model):
     """A strong local descriptor of a registered image, upright: finds cropped, framed and
     covered copies via HNSW (a query brings its mirrored descriptors itself)."""
 
-    entry = models.ForeignKey(GeneratedImage, on_delete=models.CASCADE, related_name="keypoints")
+    # An entry's keypoints are written together, after every earlier entry's, so the rows lie
+    # in entry order: a block-range index finds them (re-fingerprinting, a cascade) for a few
+    # kB in all, where a b-tree took 0.42 MB per 1,000 entries.
+    entry = models.ForeignKey(
+        GeneratedImage, on_delete=models.CASCADE, related_name="keypoints", db_index=False
+    )
     descriptor = BitField(length=256)
     # Where it sits (whole normalised pixels, <= 512: the placement check allows 8 px, and two
     # bytes each instead of eight keep the row at 88 bytes): the votes a candidate gets must
@@ -350,7 +355,8 @@ class RegistryKeypoint(models.Model):
         # correspondences as the denser ones did, no slower (guard/thresholds.py,
         # KEYPOINT_EF_SEARCH).
         indexes = [
-            _hamming_index("keypoint_descriptor_hnsw", "descriptor", m=6, ef_construction=128)
+            _hamming_index("keypoint_descriptor_hnsw", "descriptor", m=6, ef_construction=128),
+            BrinIndex(fields=["entry"], name="keypoint_entry_brin", pages_per_range=8),
         ]
 
     def __str__(self) -> str:

@@ -28,7 +28,7 @@ def test_registration_commits_the_row_with_hashes_then_stores_the_file_privately
     entry.refresh_from_db()
     assert len(entry.pdq) == 256
     # Upright only: a check brings its own mirrored descriptors and rotated hashes.
-    assert RegistryKeypoint.objects.filter(entry=entry).count() == 64
+    assert RegistryKeypoint.objects.filter(entry=entry).count() == fingerprints.REGISTERED_KEYPOINTS
     assert len(fingerprints.load_orientation(bytes(entry.features)).descriptors) > 100
     assert entry.file.read() == photo.read_bytes()
     assert str(settings.MEDIA_ROOT) not in entry.file.path  # not under the public media folder
@@ -281,4 +281,4 @@ def test_refingerprint_recomputes_the_signals_from_the_stored_files():
 
     entry.refresh_from_db()
     assert (entry.pdq, entry.pdq_trimmed) == expected
-    assert RegistryKeypoint.objects.filter(entry=entry).count() == 64
+    assert RegistryKeypoint.objects.filter(entry=entry).count() == fingerprints.REGISTERED_KEYPOINTS

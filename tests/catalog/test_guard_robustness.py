@@ -48,6 +48,7 @@ def test_edited_copies_of_every_class_are_refused_and_real_photos_pass():
 
 def test_the_benchmark_fills_the_registry_with_entries_that_match_nothing():
     guard = _bench("guard")
+    from catalog.fingerprints import REGISTERED_KEYPOINTS
     from catalog.models import GeneratedImage, RegistryKeypoint
 
     entries = guard.register(dataset_photos(2, split="validation"))
@@ -55,7 +56,7 @@ def test_the_benchmark_fills_the_registry_with_entries_that_match_nothing():
     guard.fill_registry_to(40)  # a kept database is topped up
 
     assert GeneratedImage.objects.count() == 40
-    assert RegistryKeypoint.objects.count() == 40 * 64
+    assert RegistryKeypoint.objects.count() == 40 * REGISTERED_KEYPOINTS
     assert guard.fill_registry_to(40) is None
     assert guard.register(dataset_photos(2, split="validation")) == entries  # reused
     assert GeneratedImage.objects.count() == 40
