@@ -44,7 +44,7 @@ RAW_VOTED_VERIFIED = 3
 # | m 6, 16 | 3,110 | - |
 # | m 5, 24 / 32 | 3,053 / 3,140 | 151 / 149 |
 # | m 4, 24 | 2,759 | - |
-# Lookups for a check's ~1,000 descriptors took the same at m 8 / 16 and m 6 / 24 (51-52 ms p50
+# Lookups for a check's ~190 descriptors took the same at m 8 / 16 and m 6 / 24 (51-52 ms p50
 # in one session, one run each after the other). The first 128 bits of each descriptor alone
 # (ORB orders its tests by how much they tell) lost a quarter of the votes (m 6: 2,431).
 KEYPOINT_EF_SEARCH = 24
