@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -76,6 +76,9 @@ class Orientation:
     fine_thumbnail: np.ndarray | None = None
     # Rows of the keypoints that go into the keypoint index (none for stored features).
     strongest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    # (h, w, 2) uint8 Lab a and b at THUMB_SIDE (None in entries registered before it was kept):
+    # grayscale cannot tell an orange t-shirt from a pink one on the same bedspread.
+    chroma: np.ndarray | None = None
 
     @functools.cached_property
     def indexed(self) -> list[str]:
@@ -105,7 +108,7 @@ class Fingerprint:
             buffer,
             **{
                 f"upright_{part}": getattr(self.upright, part)
-                for part in ("points", "descriptors", "thumbnail", "fine_thumbnail")
+                for part in ("points", "descriptors", "thumbnail", "fine_thumbnail", "chroma")
             },
         )
         return buffer.getvalue()
@@ -139,6 +142,7 @@ def load_orientation(blob: bytes) -> Orientation:
         descriptors=arrays["upright_descriptors"],
         thumbnail=arrays["upright_thumbnail"],
         fine_thumbnail=arrays.get("upright_fine_thumbnail"),
+        chroma=arrays.get("upright_chroma"),
     )
 
 
@@ -235,6 +239,12 @@ def prepared(image: Image.Image) -> tuple[Image.Image, Image.Image]:
     return whole, (whole if inner is rgb else normalised(inner))
 
 
+def chroma_thumbnail(rgb: Image.Image) -> np.ndarray:
+    """(h, w, 2) Lab a and b of the THUMB_SIDE thumbnail: colour without brightness."""
+    pixels = np.asarray(normalised(rgb.convert("RGB"), THUMB_SIDE))
+    return np.ascontiguousarray(cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)[..., 1:])
+
+
 def _orb():
     return cv2.ORB_create(
         nfeatures=ORB_FEATURES, fastThreshold=ORB_FAST_THRESHOLD, edgeThreshold=15, patchSize=15
@@ -316,10 +326,10 @@ def pdq_dihedral(rgb: Image.Image) -> list[str]:
 def fingerprint(image: Image.Image) -> Fingerprint:
     """What the registry stores of one decoded image (~25 ms for a 640x480 photo)."""
     whole, inner = prepared(image)
+    upright = orientation(inner.convert("L"), indexed=REGISTERED_KEYPOINTS, across_scales=True)
+    upright.chroma = chroma_thumbnail(inner)
     return Fingerprint(
-        pdq=pdq_dihedral(whole)[0],
-        pdq_trimmed=pdq_dihedral(inner)[0],
-        upright=orientation(inner.convert("L"), indexed=REGISTERED_KEYPOINTS, across_scales=True),
+        pdq=pdq_dihedral(whole)[0], pdq_trimmed=pdq_dihedral(inner)[0], upright=upright
     )
 
 
@@ -348,10 +358,12 @@ def query_print(image: Image.Image, *, mirrored_on=None) -> QueryPrint:
     else:
         pending = mirrored_on.submit(_query_orientation, ImageOps.mirror(gray))
     upright = _query_orientation(gray)
+    upright.chroma = chroma_thumbnail(inner)
     hashes = pdq_dihedral(whole)
     trimmed_hashes = hashes if inner is whole else pdq_dihedral(inner)
     if mirrored_on is not None:
         mirrored = pending.result()
+    mirrored.chroma = np.ascontiguousarray(upright.chroma[:, ::-1])
     return QueryPrint(
         pdq_dihedral=hashes,
         pdq_trimmed_dihedral=trimmed_hashes,
@@ -426,6 +438,9 @@ class GeometricMatch:
     # inliers / the keypoints that lie in the overlap (on the side with fewer there): a copy
     # finds the partner of a large share of them, two garments with one outline a few percent
     share: float
+    # The share of the overlap's cells whose colours differ (0: the same colours everywhere),
+    # or None when one side has no colour thumbnail.
+    chroma: float | None = None
 
 
 _matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
@@ -574,9 +589,10 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
     if not low <= scale <= high:  # no copy lies at that scale (RANSAC fit a degenerate one)
         return None
     containment, coverage = _overlap(query, reference, transform)
-    agreement, cells = -1.0, 0
+    agreement, cells, chroma = -1.0, 0, None
     if coverage > 0:
         agreement, cells = cell_agreement(*_aligned(query, reference, transform))
+        chroma = chroma_difference(query, reference, transform)
     inliers = int(mask.sum())
     in_overlap = min(
         _points_inside(query.points, transform, reference),
@@ -589,7 +605,44 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
         agreement=agreement,
         cells=cells,
         share=inliers / max(1, in_overlap),
+        chroma=chroma,
     )
+
+
+CHROMA_DIFFERS = 10.0  # Lab a/b distance of a cell's median pixel: another colour
+
+
+def chroma_difference(query: Orientation, reference: Orientation, transform) -> float | None:
+    """The share of the overlap's cells whose colours differ (their median Lab a/b distance
+    over CHROMA_DIFFERS), aligned as the grayscale thumbnails are (None without colour on
+    both sides)."""
+    if query.chroma is None or reference.chroma is None:
+        return None
+    channels = []
+    for channel in (0, 1):
+        sides = [
+            replace(side, thumbnail=side.chroma[..., channel], fine_thumbnail=None)
+            for side in (query, reference)
+        ]
+        channels.append(_aligned(*sides, transform))
+    (target_a, warped_a, valid), (target_b, warped_b, _) = channels
+    distance = np.hypot(target_a - warped_a, target_b - warped_b)
+    rows, cols = np.nonzero(valid)
+    if len(rows) < 200:
+        return None
+    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    n = AGREEMENT_GRID
+    medians = []
+    for i in range(n):
+        for j in range(n):
+            cell = (
+                slice(top + (bottom - top) * i // n, top + (bottom - top) * (i + 1) // n),
+                slice(left + (right - left) * j // n, left + (right - left) * (j + 1) // n),
+            )
+            inside = valid[cell]
+            if inside.size and inside.mean() >= 0.9:
+                medians.append(float(np.median(distance[cell][inside])))
+    return float(np.mean(np.array(medians) > CHROMA_DIFFERS)) if medians else None
 
 
 def _points_inside(points: np.ndarray, transform: np.ndarray, frame: Orientation) -> int:

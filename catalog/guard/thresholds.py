@@ -78,3 +78,18 @@ MIN_CELLS = 8
 # 23,014 PDQ-nearest pairs of different photos that pass or nearly pass the agreement: <= 0.04
 # unless the same garment was shot twice (~0.29, which the agreement refuses).
 MIN_INLIER_SHARE = 0.05
+
+# Overwhelming geometry: a copy with a band or a tag over a fifth of a plain garment keeps most
+# of its keypoints in line (150-440 inliers, 45-88% of the overlap's) while its grayscale cells
+# disagree (median 0.64-0.92). Grayscale alone could not refuse it: an orange and a pink t-shirt
+# on one patterned bedspread line up as well (275 inliers, 56%, agreement 0.92). Their colours
+# differ: 40% of the cells (fingerprints.chroma_difference), a covered copy's at most 23% (120
+# photos' band_20, tag_20, band_10, logo_12, page_0.7+band_10 against their originals; with the
+# rule band_20 114 -> 118 of 120 verified, tag_20 116 -> 119, band_10 119 -> 120). Over the 117
+# candidate pairs of all pairs with >= 50 inliers, the geometry below admits only the photo
+# filed twice, a dress the guard already matched, and the bedspread pair, which the colours
+# refuse.
+OVERWHELMING_INLIERS = 150
+OVERWHELMING_SHARE = 0.45
+OVERWHELMING_AGREEMENT = 0.6
+MAX_CHROMA = 0.3  # the share of cells of another colour

@@ -18,8 +18,19 @@ def is_verified(match: fingerprints.GeometricMatch | None) -> bool:
         and match.containment >= t.MIN_CONTAINMENT
         and match.coverage >= t.MIN_COVERAGE
         and match.cells >= t.MIN_CELLS
-        and match.agreement >= t.MIN_AGREEMENT
         and match.share >= t.MIN_INLIER_SHARE
+        and (match.agreement >= t.MIN_AGREEMENT or _covered_copy(match))
+    )
+
+
+def _covered_copy(match: fingerprints.GeometricMatch) -> bool:
+    """Most keypoints in line and the same colours: a copy partly covered (thresholds.py)."""
+    return (
+        match.inliers >= t.OVERWHELMING_INLIERS
+        and match.share >= t.OVERWHELMING_SHARE
+        and match.agreement >= t.OVERWHELMING_AGREEMENT
+        and match.chroma is not None
+        and match.chroma <= t.MAX_CHROMA
     )
 
 
