@@ -101,7 +101,7 @@ class Fingerprint:
     upright: Orientation
 
     def features_blob(self) -> bytes:
-        """The features a later check needs to verify a match, compressed (~60 kB, half of it
+        """The features a later check needs to verify a match, compressed (~70 kB, half of it
         the fine thumbnail)."""
         buffer = io.BytesIO()
         np.savez_compressed(
