@@ -542,12 +542,32 @@ def cell_agreement(target, warped, valid) -> tuple[float, int]:
     """
     target = cv2.medianBlur(target.astype(np.uint8), 3).astype(np.float32)
     warped = cv2.medianBlur(np.clip(warped, 0, 255).astype(np.uint8), 3).astype(np.float32)
+    cells = _overlap_cells(valid)
+    if cells is None:
+        return -1.0, 0
+    scores = []
+    for cell in cells:
+        inside = valid[cell]
+        a, b = target[cell][inside], warped[cell][inside]
+        textured = (a.std() >= CELL_TEXTURE, b.std() >= CELL_TEXTURE)
+        if all(textured):
+            scores.append(_correlation(a, b))
+        elif any(textured):
+            scores.append(0.0)
+    if not scores:
+        return -1.0, 0
+    return float(np.median(scores)), len(scores)
+
+
+def _overlap_cells(valid: np.ndarray) -> list[tuple[slice, slice]] | None:
+    """The AGREEMENT_GRID x AGREEMENT_GRID cells over the overlap's bounding box that lie at
+    least 90% inside it, or None when the overlap is under 200 pixels."""
     rows, cols = np.nonzero(valid)
     if len(rows) < 200:
-        return -1.0, 0
+        return None
     top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
     n = AGREEMENT_GRID
-    scores = []
+    cells = []
     for i in range(n):
         for j in range(n):
             cell = (
@@ -555,17 +575,9 @@ def cell_agreement(target, warped, valid) -> tuple[float, int]:
                 slice(left + (right - left) * j // n, left + (right - left) * (j + 1) // n),
             )
             inside = valid[cell]
-            if inside.size == 0 or inside.mean() < 0.9:
-                continue
-            a, b = target[cell][inside], warped[cell][inside]
-            textured = (a.std() >= CELL_TEXTURE, b.std() >= CELL_TEXTURE)
-            if all(textured):
-                scores.append(_correlation(a, b))
-            elif any(textured):
-                scores.append(0.0)
-    if not scores:
-        return -1.0, 0
-    return float(np.median(scores)), len(scores)
+            if inside.size and inside.mean() >= 0.9:
+                cells.append(cell)
+    return cells
 
 
 def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatch | None:
@@ -627,22 +639,11 @@ def chroma_difference(query: Orientation, reference: Orientation, transform) -> 
         channels.append(_aligned(*sides, transform))
     (target_a, warped_a, valid), (target_b, warped_b, _) = channels
     distance = np.hypot(target_a - warped_a, target_b - warped_b)
-    rows, cols = np.nonzero(valid)
-    if len(rows) < 200:
+    cells = _overlap_cells(valid)
+    if not cells:
         return None
-    top, bottom, left, right = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-    n = AGREEMENT_GRID
-    medians = []
-    for i in range(n):
-        for j in range(n):
-            cell = (
-                slice(top + (bottom - top) * i // n, top + (bottom - top) * (i + 1) // n),
-                slice(left + (right - left) * j // n, left + (right - left) * (j + 1) // n),
-            )
-            inside = valid[cell]
-            if inside.size and inside.mean() >= 0.9:
-                medians.append(float(np.median(distance[cell][inside])))
-    return float(np.mean(np.array(medians) > CHROMA_DIFFERS)) if medians else None
+    medians = np.array([np.median(distance[cell][valid[cell]]) for cell in cells])
+    return float(np.mean(medians > CHROMA_DIFFERS))
 
 
 def _points_inside(points: np.ndarray, transform: np.ndarray, frame: Orientation) -> int:
