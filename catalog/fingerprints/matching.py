@@ -32,6 +32,9 @@ class GeometricMatch:
     # The share of the overlap's cells whose colours differ (0: the same colours everywhere),
     # or None when one side has no colour thumbnail.
     chroma: float | None = None
+    # How much nearer a perspective view (a homography) brings the inliers than the similarity
+    # transform does, in pixels of the side that shows the overlap smaller (perspective_gain).
+    perspective: float = 0.0
 
 
 _matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
@@ -197,6 +200,7 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
         agreement, cells = cell_agreement(*_aligned(query, reference, transform))
         chroma = chroma_difference(query, reference, transform)
     inliers = int(mask.sum())
+    inlying = mask.ravel().astype(bool)
     in_overlap = min(
         _points_inside(query.points, transform, reference),
         _points_inside(reference.points, cv2.invertAffineTransform(transform), query),
@@ -209,7 +213,30 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
         cells=cells,
         share=inliers / max(1, in_overlap),
         chroma=chroma,
+        perspective=perspective_gain(src[inlying], dst[inlying], transform),
     )
+
+
+def perspective_gain(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> float:
+    """Median distance of the matches from the similarity transform's placement minus their
+    median distance from a homography's, in pixels of the side that shows them smaller.
+
+    Every edit a copy goes through (crops, scaling, turns, mirrors, pads, frames) moves the whole
+    picture by one similarity transform: a homography, with four more degrees of freedom, fits
+    its matches hardly better. A second photo of one garment from another place is a
+    perspective view of it: the homography fits it clearly better.
+    """
+    if len(src) < 8:  # too few to tell (verification asks for more)
+        return 0.0
+    homography, _ = cv2.findHomography(src, dst, 0)
+    if homography is None:
+        return 0.0
+    similar = np.linalg.norm(src @ transform[:, :2].T + transform[:, 2] - dst, axis=1)
+    seen = np.linalg.norm(cv2.perspectiveTransform(src[None], homography)[0] - dst, axis=1)
+    # Distances are measured in the reference; where it is shown smaller (on a page), its
+    # pixels are finer than the query's by the transform's scale.
+    scale = float(np.sqrt(abs(np.linalg.det(transform[:, :2]))))
+    return float(np.median(similar) - np.median(seen)) / max(1.0, scale)
 
 
 CHROMA_DIFFERS = 10.0  # Lab a/b distance of a cell's median pixel: another colour

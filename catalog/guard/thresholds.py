@@ -78,6 +78,14 @@ MIN_CELLS = 8
 # 23,014 PDQ-nearest pairs of different photos that pass or nearly pass the agreement: <= 0.04
 # unless the same garment was shot twice (~0.29, which the agreement refuses).
 MIN_INLIER_SHARE = 0.05
+# A second shot of one garment left where it lay: a black t-shirt on a sheet, photographed
+# again closer and out of focus (2475c540 ~ ff3f01d5, all pairs), lines up (39-40 inliers,
+# agreement 0.96-0.97: blur leaves only the outline to compare). Its matches are a perspective
+# view: a homography brings them 0.77-0.93 px nearer than the similarity transform does
+# (fingerprints.matching.perspective_gain). Copies move by one similarity transform: at most
+# 0.26 px over 2,871 verified copies (60 photos x 49 edits; 99.9th percentile 0.15), the dress
+# cropped from one photo 0.02, the photo filed twice 0.02. Only ever refuses.
+MAX_PERSPECTIVE = 0.5
 
 # Overwhelming geometry: a copy with a band or a tag over a fifth of a plain garment keeps most
 # of its keypoints in line (150-440 inliers, 45-88% of the overlap's) while its grayscale cells

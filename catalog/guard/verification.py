@@ -19,6 +19,7 @@ def is_verified(match: fingerprints.GeometricMatch | None) -> bool:
         and match.coverage >= t.MIN_COVERAGE
         and match.cells >= t.MIN_CELLS
         and match.share >= t.MIN_INLIER_SHARE
+        and match.perspective <= t.MAX_PERSPECTIVE
         and (match.agreement >= t.MIN_AGREEMENT or _covered_copy(match))
     )
 
