@@ -2,11 +2,13 @@
 
 import io
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
 from catalog import fingerprints
+from catalog.fingerprints.matching import perspective_gain
 from catalog.guard import thresholds, verification
 from catalog.guard.real_source import hamming
 from tests.catalog.guard_helpers import crop, encoded, padded_square, with_badge
@@ -163,3 +165,31 @@ def test_a_degenerate_fit_is_no_match():
     query.descriptors = reference.descriptors[:40]
 
     assert fingerprints.geometric_match(query, reference) is None
+
+
+def test_a_second_shot_from_another_place_is_a_perspective_view_and_a_copy_is_not():
+    (near,) = (DATASET / "train").glob("t-shirt/2475c540*.jpg")
+    (closer,) = (DATASET / "train").glob("t-shirt/ff3f01d5*.jpg")  # the t-shirt unmoved
+    photo = Image.open(near)
+
+    second_shot = _match(Image.open(closer), photo)
+    copy = _match(_decoded(encoded(crop(photo, 0.25, 0.25, 0.25, 0.25))), photo)
+
+    assert second_shot.agreement >= thresholds.MIN_AGREEMENT  # blurred, only the outline is left
+    assert second_shot.perspective > thresholds.MAX_PERSPECTIVE
+    assert copy.perspective < thresholds.MAX_PERSPECTIVE / 2
+
+
+def test_a_homography_fitting_noise_among_few_matches_is_no_perspective():
+    # 24 coarse matches of a heavy crop: fitted to all of them, a homography bends to their
+    # noise and comes 0.46 px nearer; the matches it was not fitted to it does not fit better.
+    rng = np.random.default_rng(2)
+    src = rng.uniform(0, 512, (24, 2)).astype(np.float32)
+    moved = src * 0.5 + [100, 40]  # a crop to half the width, as a similarity moves it
+    similarity = np.array([[0.5, 0, 100], [0, 0.5, 40]])
+    noisy = (moved + rng.normal(0, 1.5, moved.shape)).astype(np.float32)
+    keystone = np.array([[1, 0.05, 0], [0.02, 1, 0], [4e-4, 3e-4, 1]])  # seen from the side
+    tilted = cv2.perspectiveTransform(src[None].astype(np.float64), keystone)[0].astype(np.float32)
+
+    assert abs(perspective_gain(src, noisy, similarity)) < thresholds.MAX_PERSPECTIVE / 2
+    assert perspective_gain(src, tilted, np.eye(2, 3)) > thresholds.MAX_PERSPECTIVE
