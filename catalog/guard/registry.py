@@ -144,7 +144,9 @@ def local_feature_candidates(query: fingerprints.QueryPrint) -> list[tuple[int, 
     (RAW_VOTED_VERIFIED) are verified anyway: a crop to a quarter of its image holds only 7-14
     of the entry's indexed keypoints, too few to agree on a placement, yet its entry is often
     among the most voted (the first alone: crop_corner_50 0.63 -> 0.72, crop_centre_25 0.75 ->
-    0.78, 60 photos, for one more verification a check).
+    0.78, 60 photos, for one more verification a check). So are the pairs whose votes name most
+    distinct keypoints (DISTINCT_VOTED_VERIFIED): many votes for one keypoint are one texture
+    repeated, or a flat patch, not a copy.
     """
     voted = keypoint_votes(
         {side: orientation.indexed for side, orientation in query.sides.items()},
@@ -161,7 +163,8 @@ def local_feature_candidates(query: fingerprints.QueryPrint) -> list[tuple[int, 
         if agreeing >= t.MIN_PLACED_VOTES:
             placed.append((-agreeing, votes.owner_id, votes.mirrored))
     chosen = [(owner_id, mirrored) for _, owner_id, mirrored in sorted(placed)[: t.CANDIDATES]]
-    for votes in voted[: t.RAW_VOTED_VERIFIED]:
+    by_keypoints = sorted(voted, key=lambda votes: -len(set(votes.points)))
+    for votes in voted[: t.RAW_VOTED_VERIFIED] + by_keypoints[: t.DISTINCT_VOTED_VERIFIED]:
         if (votes.owner_id, votes.mirrored) not in chosen:
             chosen.append((votes.owner_id, votes.mirrored))
     return chosen

@@ -33,6 +33,15 @@ CANDIDATES = 5
 # all four): crop_corner_50 0.65 / 0.62 -> 0.68 / 0.67, crop_centre_25 0.73 / 0.73 -> 0.75 /
 # 0.77, other heavy crops within one copy; check p50 +20 ms (~13%) in that benchmark.
 RAW_VOTED_VERIFIED = 3
+# And the 3 whose votes name most distinct keypoints: a band or a tag over part of a copy sends
+# its descriptors there to a few flat keypoints of unrelated entries many times over (their 5th
+# nearest at 11-26 bits), which outvote the copy's own entry. By distinct keypoints its own
+# entry ranked among the 3 first for 119 of 120 band_20 copies (by votes 109), though fewer for
+# heavy crops (which the raw count keeps). The guard on 120 registered, 0 / 2 / 3 more: band_20
+# 0.975 / 0.983 / 0.983, page_0.5 0.992 / 0.992 / 1.0, page_0.7+band_10 0.967 / 0.975 / 0.975,
+# tag_20 and heavy crops the same; 0 of 300 real photos refused; check p50 78.6 / 81.3 / 78.8
+# ms (a benchmark running beside; a verification of an unrelated entry costs ~2 ms).
+DISTINCT_VOTED_VERIFIED = 3
 # A true correspondence sits far closer than anything else, so a narrow HNSW search finds it.
 # The index is a sparse graph (m 6, ef_construction 128: 210 bytes a row, 235 at m 8, 334 at
 # m 16), searched 24 wide. Against the 242k keypoints of all 3,781 photos, hard copies (a quarter

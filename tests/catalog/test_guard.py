@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from PIL import Image, ImageOps
 
 from catalog import fingerprints
-from catalog.guard.registry import keypoint_votes, local_feature_candidates
+from catalog.guard import registry
+from catalog.guard.registry import Votes, keypoint_votes, local_feature_candidates
 from catalog.guard.thresholds import KEYPOINT_MATCH_BITS, MIN_PLACED_VOTES
 from catalog.models import GeneratedImage, ProductImage, RegistryKeypoint
 from catalog.services import product_image_create
@@ -177,6 +178,25 @@ def test_only_a_placement_a_copy_can_have_counts():
     # ... but a "copy" magnified 8x, or everything shrunk to a tenth, is none.
     assert fingerprints.placement_votes(corners, corners * 8) == 0
     assert fingerprints.placement_votes(corners, corners * 0.1) == 0
+
+
+def test_an_entry_voted_for_at_many_places_is_verified_though_flat_patches_outvote_it(
+    monkeypatch,
+):
+    # A band over part of a copy sent 22-23 votes to 3 flat keypoints of a coat, more than its
+    # own entry's 12 on 9 keypoints, which were too few to agree on one placement.
+    query = fingerprints.query_print(Image.open(dataset_photos(1)[0]))
+    places = [tuple(point) for point in np.random.default_rng(0).uniform(0, 500, (12, 2))]
+    flat_patches = [
+        Votes(owner_id=i, mirrored=False, queries=list(range(20)), points=[(8.0 * i, 5.0)] * 20)
+        for i in range(1, 6)
+    ]
+    own = Votes(owner_id=99, mirrored=False, queries=list(range(12)), points=places)
+    monkeypatch.setattr(registry, "keypoint_votes", lambda *args, **kwargs: [*flat_patches, own])
+    own_points = query.upright.indexed_points[own.queries]
+    assert fingerprints.placement_votes(own_points, own.points) < MIN_PLACED_VOTES
+
+    assert (99, False) in local_feature_candidates(query)
 
 
 @pytest.mark.parametrize(
