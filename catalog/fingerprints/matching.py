@@ -199,8 +199,8 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
     if coverage > 0:
         agreement, cells = cell_agreement(*_aligned(query, reference, transform))
         chroma = chroma_difference(query, reference, transform)
-    inliers = int(mask.sum())
     inlying = mask.ravel().astype(bool)
+    inliers = int(inlying.sum())
     in_overlap = min(
         _points_inside(query.points, transform, reference),
         _points_inside(reference.points, cv2.invertAffineTransform(transform), query),
@@ -213,11 +213,11 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
         cells=cells,
         share=inliers / max(1, in_overlap),
         chroma=chroma,
-        perspective=perspective_gain(src[inlying], dst[inlying], transform),
+        perspective=perspective_gain(src[inlying], dst[inlying], scale),
     )
 
 
-def perspective_gain(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) -> float:
+def perspective_gain(src: np.ndarray, dst: np.ndarray, scale: float) -> float:
     """How much nearer a homography brings the matches than a similarity transform does (the
     difference of their median distances), in pixels of the side that shows them smaller.
 
@@ -227,6 +227,7 @@ def perspective_gain(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) ->
     perspective view of it: the homography fits it clearly better. Its four extra degrees of
     freedom also fit noise among a few dozen coarse matches (a heavy crop), so the gain counts
     only as far as it holds for matches left out of the fit (even and odd ones, in turn).
+    `scale`: that of the similarity transform placing src in dst.
     """
     if len(src) < 10:  # too few to tell (verification asks for more)
         return 0.0
@@ -238,7 +239,6 @@ def perspective_gain(src: np.ndarray, dst: np.ndarray, transform: np.ndarray) ->
     ) / 2
     # Distances are measured in the reference; where it is shown smaller (on a page), its
     # pixels are finer than the query's by the transform's scale.
-    scale = float(np.sqrt(abs(np.linalg.det(transform[:, :2]))))
     return min(in_sample, held_out) / max(1.0, scale)
 
 
