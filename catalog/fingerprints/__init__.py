@@ -16,27 +16,40 @@ from catalog.fingerprints.features import (
     REGISTERED_KEYPOINTS,
     Fingerprint,
     Orientation,
+    QueryHashes,
     QueryPrint,
     fingerprint,
     load_orientation,
     orientation,
+    query_hashes,
     query_print,
 )
 from catalog.fingerprints.hashes import PDQ_BITS, bits_to_string, descriptor_bits, pdq_dihedral
-from catalog.fingerprints.matching import GeometricMatch, chroma_difference, geometric_match
+from catalog.fingerprints.matching import (
+    FeatureFit,
+    GeometricMatch,
+    chroma_difference,
+    compared,
+    feature_fit,
+    geometric_match,
+)
 from catalog.fingerprints.placement import placement_votes
 from catalog.fingerprints.prepare import normalised, prepared, trimmed
 
 __all__ = [
     "PDQ_BITS",
     "REGISTERED_KEYPOINTS",
+    "FeatureFit",
     "Fingerprint",
     "GeometricMatch",
     "Orientation",
+    "QueryHashes",
     "QueryPrint",
     "bits_to_string",
     "chroma_difference",
+    "compared",
     "descriptor_bits",
+    "feature_fit",
     "fingerprint",
     "geometric_match",
     "load_orientation",
@@ -45,6 +58,7 @@ __all__ = [
     "pdq_dihedral",
     "placement_votes",
     "prepared",
+    "query_hashes",
     "query_print",
     "trimmed",
 ]

@@ -119,16 +119,17 @@ class QueryPrint:
         return {False: self.upright, True: self.mirrored}
 
 
-def load_orientation(blob: bytes) -> Orientation:
+def load_orientation(blob: bytes, *, pixels: bool = True) -> Orientation:
     """The upright features of a features blob (older blobs hold a mirrored copy too, which is
-    left compressed)."""
+    left compressed). Without `pixels`, its fine thumbnail and colours stay compressed too (half
+    the blob): a verification needs them only for a candidate whose features fit."""
     arrays = np.load(io.BytesIO(blob))
     return Orientation(
         points=arrays["upright_points"],
         descriptors=arrays["upright_descriptors"],
         thumbnail=arrays["upright_thumbnail"],
-        fine_thumbnail=arrays.get("upright_fine_thumbnail"),
-        chroma=arrays.get("upright_chroma"),
+        fine_thumbnail=arrays.get("upright_fine_thumbnail") if pixels else None,
+        chroma=arrays.get("upright_chroma") if pixels else None,
     )
 
 
@@ -234,25 +235,44 @@ def _query_orientation(gray: Image.Image) -> Orientation:
     )
 
 
-def query_print(image: Image.Image, *, mirrored_on=None) -> QueryPrint:
-    """What a check computes of one decoded image. `mirrored_on`: an executor to compute the
-    mirrored features on while this thread does the rest (ORB releases the GIL)."""
+@dataclass(frozen=True)
+class QueryHashes:
+    """The first, cheap part of a check's signals: the prepared images and their PDQ hashes,
+    which a check looks up while the local features are computed."""
+
+    whole: Image.Image
+    inner: Image.Image
+    pdq_dihedral: list[str]
+    pdq_trimmed_dihedral: list[str]
+
+
+def query_hashes(image: Image.Image) -> QueryHashes:
     whole, inner = prepared(image)
-    gray = inner.convert("L")
+    hashes = pdq_dihedral(whole)
+    trimmed_hashes = hashes if inner is whole else pdq_dihedral(inner)
+    return QueryHashes(whole, inner, hashes, trimmed_hashes)
+
+
+def query_print(
+    image: Image.Image, *, mirrored_on=None, hashed: QueryHashes | None = None
+) -> QueryPrint:
+    """What a check computes of one decoded image. `mirrored_on`: an executor to compute the
+    mirrored features on while this thread does the rest (ORB releases the GIL). `hashed`: the
+    image's `query_hashes`, when already computed."""
+    hashed = hashed or query_hashes(image)
+    gray = hashed.inner.convert("L")
     if mirrored_on is None:
         mirrored = _query_orientation(ImageOps.mirror(gray))
     else:
         pending = mirrored_on.submit(_query_orientation, ImageOps.mirror(gray))
     upright = _query_orientation(gray)
-    upright.chroma = chroma_thumbnail(inner)
-    hashes = pdq_dihedral(whole)
-    trimmed_hashes = hashes if inner is whole else pdq_dihedral(inner)
+    upright.chroma = chroma_thumbnail(hashed.inner)
     if mirrored_on is not None:
         mirrored = pending.result()
     mirrored.chroma = np.ascontiguousarray(upright.chroma[:, ::-1])
     return QueryPrint(
-        pdq_dihedral=hashes,
-        pdq_trimmed_dihedral=trimmed_hashes,
+        pdq_dihedral=hashed.pdq_dihedral,
+        pdq_trimmed_dihedral=hashed.pdq_trimmed_dihedral,
         upright=upright,
         mirrored=mirrored,
     )

@@ -37,7 +37,6 @@ class GeometricMatch:
     perspective: float = 0.0
 
 
-_matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
 RATIO_TEST = 0.8  # Lowe's ratio: keeps a match only when clearly better than the second best
 RANSAC_PIXELS = 5.0
 AGREEMENT_GRID = 8  # the overlap is cut into 8 x 8 cells
@@ -174,17 +173,40 @@ def _overlap_cells(valid: np.ndarray) -> list[tuple[slice, slice]] | None:
     return cells
 
 
-def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatch | None:
+@dataclass(frozen=True)
+class FeatureFit:
+    """How one image lies in the other by their matching local features: the first, cheap half
+    of a verification (most unrelated candidates end here)."""
+
+    transform: np.ndarray  # 2x3 similarity from the query's normalised pixels to the reference's
+    inliers: int
+    containment: float
+    coverage: float
+    share: float  # as GeometricMatch.share
+    source: np.ndarray  # (inliers, 2) their positions in the query
+    target: np.ndarray  # (inliers, 2) and in the reference
+
+    @property
+    def scale(self) -> float:
+        return float(np.sqrt(abs(np.linalg.det(self.transform[:, :2]))))
+
+
+def feature_fit(query: Orientation, reference: Orientation) -> FeatureFit | None:
     """Match local features, fit a similarity transform with RANSAC, and measure how the two
-    frames overlap and how well the aligned pixels agree."""
+    frames overlap (None: too few matches, or no scale a copy lies at)."""
     if len(query.descriptors) < 4 or len(reference.descriptors) < 4:
         return None
-    pairs = _matcher.knnMatch(query.descriptors, reference.descriptors, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO_TEST * p[1].distance]
+    # The two nearest reference descriptors of each query descriptor, as arrays: a brute-force
+    # matcher's knnMatch returned the same as a Python object per match, which cost a third
+    # more (the GIL held while two candidates are verified at once).
+    distances, nearest = cv2.batchDistance(
+        query.descriptors, reference.descriptors, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2
+    )
+    good = np.flatnonzero(distances[:, 0] < RATIO_TEST * distances[:, 1])
     if len(good) < 8:
         return None
-    src = np.float32([query.points[m.queryIdx] for m in good])
-    dst = np.float32([reference.points[m.trainIdx] for m in good])
+    src = np.float32(query.points[good])
+    dst = np.float32(reference.points[nearest[good, 0]])
     transform, mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS
     )
@@ -195,26 +217,47 @@ def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatc
     if not low <= scale <= high:  # no copy lies at that scale (RANSAC fit a degenerate one)
         return None
     containment, coverage = _overlap(query, reference, transform)
-    agreement, cells, chroma = -1.0, 0, None
-    if coverage > 0:
-        agreement, cells = cell_agreement(*_aligned(query, reference, transform))
-        chroma = chroma_difference(query, reference, transform)
     inlying = mask.ravel().astype(bool)
     inliers = int(inlying.sum())
     in_overlap = min(
         _points_inside(query.points, transform, reference),
         _points_inside(reference.points, cv2.invertAffineTransform(transform), query),
     )
-    return GeometricMatch(
+    return FeatureFit(
+        transform=transform,
         inliers=inliers,
         containment=containment,
         coverage=coverage,
+        share=inliers / max(1, in_overlap),
+        source=src[inlying],
+        target=dst[inlying],
+    )
+
+
+def compared(query: Orientation, reference: Orientation, fit: FeatureFit) -> GeometricMatch:
+    """The second half of a verification: how well the pixels (and colours) aligned by `fit`
+    agree, and whether its matches are a perspective view."""
+    agreement, cells, chroma = -1.0, 0, None
+    if fit.coverage > 0:
+        agreement, cells = cell_agreement(*_aligned(query, reference, fit.transform))
+        chroma = chroma_difference(query, reference, fit.transform)
+    return GeometricMatch(
+        inliers=fit.inliers,
+        containment=fit.containment,
+        coverage=fit.coverage,
         agreement=agreement,
         cells=cells,
-        share=inliers / max(1, in_overlap),
+        share=fit.share,
         chroma=chroma,
-        perspective=perspective_gain(src[inlying], dst[inlying], scale),
+        perspective=perspective_gain(fit.source, fit.target, fit.scale),
     )
+
+
+def geometric_match(query: Orientation, reference: Orientation) -> GeometricMatch | None:
+    """Both halves of a verification: how one image lies in the other, and how well their
+    pixels agree there."""
+    fit = feature_fit(query, reference)
+    return None if fit is None else compared(query, reference, fit)
 
 
 def perspective_gain(src: np.ndarray, dst: np.ndarray, scale: float) -> float:

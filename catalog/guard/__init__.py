@@ -16,6 +16,7 @@ from __future__ import annotations
 from PIL import Image
 
 from catalog import fingerprints
+from catalog.concurrent_reads import read_beside
 from catalog.declared_source import declared_generated_source
 from catalog.guard import thresholds
 from catalog.guard.real_source import is_its_real_source
@@ -42,9 +43,12 @@ def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardV
     exact = GeneratedImage.objects.filter(sha256=sha256).values_list("pk", flat=True).first()
     if exact:
         return GuardVerdict(GuardMatch(signal="sha256", entry_id=exact, bits=0))
-    query = fingerprints.query_print(image, mirrored_on=opencv_pool)
+    hashed = fingerprints.query_hashes(image)
+    # The PDQ lookups run in a second session while this thread computes the local features.
+    near_pending = read_beside(nearest_by_pdq, hashed)
+    query = fingerprints.query_print(image, mirrored_on=opencv_pool, hashed=hashed)
     seen = ImageSeen(sha256=sha256, pdq=query.pdq, query=query)
-    near = nearest_by_pdq(query)
+    near = near_pending.result()
     match = None
     if near and near[0][0] <= thresholds.PDQ_MATCH_BITS:
         match = GuardMatch(signal="pdq", entry_id=near[0][1], bits=near[0][0])

@@ -44,7 +44,7 @@ CROSS JOIN LATERAL (
 """
 
 
-def nearest_by_pdq(query: fingerprints.QueryPrint) -> list[tuple[int, int]]:
+def nearest_by_pdq(query: fingerprints.QueryHashes) -> list[tuple[int, int]]:
     """(bits, entry) of the entries nearest to any of the query's hashes, nearest first, each
     entry once."""
     hashes = {"whole": query.pdq_dihedral, "trimmed": query.pdq_trimmed_dihedral}
