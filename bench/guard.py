@@ -86,7 +86,7 @@ _SYNTHETIC_ENTRIES = """
 INSERT INTO catalog_generatedimage (merchant_id, prompt, negative_prompt, seed, model_identity,
   created_at, sha256, width, height, pdq, pdq_trimmed, features, file)
 SELECT %(merchant)s, 'synthetic', '', 0, 'synthetic', now(),
-  md5(g || 'a' || %(after)s) || md5(g || 'b' || %(after)s), 1, 1, h.pdq, h.pdq, '', ''
+  md5(g || 'a' || %(after)s) || md5(g || 'b' || %(after)s), 1, 1, h.pdq, NULL, '', ''
 FROM generate_series(1, %(count)s) g,
   LATERAL (SELECT ('x' || md5(random()::text || g) || md5(random()::text))::bit(256) AS pdq) h
 """

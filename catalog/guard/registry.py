@@ -28,8 +28,10 @@ def hnsw_lookups(*, ef_search: int):
         yield cursor
 
 
-# The nearest entry to each of the query's 8 rotations and mirrors, as it is (against the
-# entries as they are) and without its borders (against the entries without theirs).
+# The nearest entry to each of the query's rotations and mirrors: its hashes as it is and
+# without its borders against the entries as they are, and without its borders against the
+# entries that had borders (the only ones with a trimmed hash: models.GeneratedImage). HNSW
+# returns no NULLs; the outer filter keeps a plan without the index from returning them too.
 _NEAREST_PDQ_SQL = """
 SELECT e.id, e.bits FROM unnest(%(whole)s::bit(256)[]) AS q(pdq)
 CROSS JOIN LATERAL (
@@ -41,15 +43,17 @@ CROSS JOIN LATERAL (
   SELECT id, pdq_trimmed <~> q.pdq AS bits FROM catalog_generatedimage
   ORDER BY pdq_trimmed <~> q.pdq LIMIT 1
 ) AS e
+WHERE e.bits IS NOT NULL
 """
 
 
 def nearest_by_pdq(query: fingerprints.QueryHashes) -> list[tuple[int, int]]:
     """(bits, entry) of the entries nearest to any of the query's hashes, nearest first, each
     entry once."""
-    hashes = {"whole": query.pdq_dihedral, "trimmed": query.pdq_trimmed_dihedral}
+    trimmed = query.pdq_trimmed_dihedral
+    whole = query.pdq_dihedral + (trimmed if trimmed != query.pdq_dihedral else [])
     with hnsw_lookups(ef_search=t.DEFAULT_EF_SEARCH) as cursor:
-        cursor.execute(_NEAREST_PDQ_SQL, hashes)
+        cursor.execute(_NEAREST_PDQ_SQL, {"whole": whole, "trimmed": trimmed})
         nearest: dict[int, int] = {}
         for pk, bits in cursor.fetchall():
             nearest[pk] = min(int(bits), nearest.get(pk, 256))

@@ -13,7 +13,7 @@ from catalog.guard import registry
 from catalog.guard.registry import Votes, keypoint_votes, local_feature_candidates
 from catalog.guard.thresholds import KEYPOINT_MATCH_BITS, MIN_PLACED_VOTES
 from catalog.models import GeneratedImage, ProductImage, RegistryKeypoint
-from catalog.services import product_image_create
+from catalog.services import generated_image_register, product_image_create
 from tests.catalog.guard_helpers import EDITS, encoded, on_page, register_as_generated
 from tests.conftest import DATASET, dataset_photos
 from tests.factories import MerchantFactory, ProductFactory
@@ -286,6 +286,28 @@ def test_a_whole_copy_is_refused_by_its_hash_in_any_orientation(edit):
             product=ProductFactory(merchant=merchant), data=EDITS[edit](Image.open(photo))
         )
 
+    assert "PDQ hash" in refused.value.messages[0]
+
+
+def test_a_picture_cut_out_of_a_bordered_generated_image_is_refused_by_its_trimmed_hash():
+    """Only an entry with a border keeps a trimmed hash (the index of trimmed hashes stays
+    small); a check without the border finds it there."""
+    photo = dataset_photos(3)[2]  # no plain margin of its own
+    merchant = MerchantFactory()
+    image = Image.open(photo).convert("RGB")
+    framed = ImageOps.expand(image, border=image.width // 8, fill="white")
+    plain_entry = register_as_generated(photo, merchant)
+    framed_entry = generated_image_register(
+        merchant=merchant, data=encoded(framed), prompt="framed", seed=1, model_identity="tests"
+    )
+    GeneratedImage.objects.filter(pk=plain_entry.pk).delete()
+
+    assert plain_entry.pdq_trimmed is None
+    assert framed_entry.pdq_trimmed is not None and framed_entry.pdq_trimmed != framed_entry.pdq
+    with pytest.raises(ValidationError) as refused:
+        product_image_create(product=ProductFactory(merchant=merchant), data=encoded(image))
+
+    assert f"generated image #{framed_entry.pk}" in refused.value.messages[0]
     assert "PDQ hash" in refused.value.messages[0]
 
 
