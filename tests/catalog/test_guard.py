@@ -271,6 +271,31 @@ def test_keypoint_lookups_split_over_two_sessions_vote_as_one_session_does():
     assert split == single and split[0] == (entry.pk, True)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_hash_lookups_beside_the_feature_computation_find_a_committed_entry(monkeypatch):
+    import threading
+
+    import catalog.guard
+    from catalog.images import inspect_image
+
+    photo = dataset_photos(3)[2]
+    entry = register_as_generated(photo, MerchantFactory())  # committed
+    copy = EDITS["padded_square"](Image.open(photo))
+    seen = inspect_image(copy)
+    threads = []
+    lookup = catalog.guard.nearest_by_pdq
+
+    def spied(query):
+        threads.append(threading.current_thread().name)
+        return lookup(query)
+
+    monkeypatch.setattr(catalog.guard, "nearest_by_pdq", spied)
+    verdict = catalog.guard.image_guard_check(data=copy, image=seen.image, sha256=seen.sha256)
+
+    assert threads[0].startswith("fidelis-read")  # a second session's thread
+    assert verdict.match.signal == "pdq" and verdict.match.entry_id == entry.pk
+
+
 @pytest.mark.parametrize(
     "edit", ["jpeg_q50", "half_size", "mirror", "grayscale_png", "padded_square", "quarter_turn"]
 )
