@@ -240,8 +240,7 @@ class QueryHashes:
     """The first, cheap part of a check's signals: the prepared images and their PDQ hashes,
     which a check looks up while the local features are computed."""
 
-    whole: Image.Image
-    inner: Image.Image
+    inner: Image.Image  # without its borders: what the local features are computed on
     pdq_dihedral: list[str]
     pdq_trimmed_dihedral: list[str]
 
@@ -250,7 +249,7 @@ def query_hashes(image: Image.Image) -> QueryHashes:
     whole, inner = prepared(image)
     hashes = pdq_dihedral(whole)
     trimmed_hashes = hashes if inner is whole else pdq_dihedral(inner)
-    return QueryHashes(whole, inner, hashes, trimmed_hashes)
+    return QueryHashes(inner, hashes, trimmed_hashes)
 
 
 def query_print(

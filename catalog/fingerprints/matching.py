@@ -179,16 +179,13 @@ class FeatureFit:
     of a verification (most unrelated candidates end here)."""
 
     transform: np.ndarray  # 2x3 similarity from the query's normalised pixels to the reference's
+    scale: float  # the transform's
     inliers: int
     containment: float
     coverage: float
     share: float  # as GeometricMatch.share
     source: np.ndarray  # (inliers, 2) their positions in the query
     target: np.ndarray  # (inliers, 2) and in the reference
-
-    @property
-    def scale(self) -> float:
-        return float(np.sqrt(abs(np.linalg.det(self.transform[:, :2]))))
 
 
 def feature_fit(query: Orientation, reference: Orientation) -> FeatureFit | None:
@@ -225,6 +222,7 @@ def feature_fit(query: Orientation, reference: Orientation) -> FeatureFit | None
     )
     return FeatureFit(
         transform=transform,
+        scale=scale,
         inliers=inliers,
         containment=containment,
         coverage=coverage,

@@ -56,8 +56,11 @@ def placement_votes(query_points: np.ndarray, reference_points) -> int:
 @functools.cache
 def _pairs(count: int) -> tuple[np.ndarray, np.ndarray]:
     """All pairs of `count` items (a check asks for ~30 placements: numpy took 1 ms to list
-    them again each time)."""
-    return np.triu_indices(count, k=1)
+    them again each time). Read-only: every caller shares them."""
+    pairs = np.triu_indices(count, k=1)
+    for indices in pairs:
+        indices.flags.writeable = False
+    return pairs
 
 
 def _one_hot(points: np.ndarray) -> np.ndarray:
