@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from django.db import transaction
 
 from catalog.selectors import product_images_shown_sql
 from config.replicas import read_connection
@@ -21,6 +22,9 @@ from retrieval.vector_index import vector_literal
 # Candidates taken from the vector half: the result set a query ranks, pages and counts facets
 # over. At 100k products top-200 cost 6.5 ms against 2.3-3.0 ms for top-10 (bench/search.py).
 VECTOR_CANDIDATES = 100
+# Photo search reads at most this many images per product it ranks (products with more images
+# than this on average rank fewer products).
+MAX_IMAGES_READ_PER_PRODUCT = 10
 
 # Written in SQL, not built with the ORM: building and compiling the query took longer than
 # PostgreSQL took to run it. The ORDER BY expression is the HNSW index's own
@@ -72,11 +76,22 @@ def image_vector_ranking(
     images, image_params = product_images_shown_sql()
     products, params = filters.products_sql()
     sql = _NEAREST_IMAGES_SQL.format(dim=int(encoder.dim), images=images, products=products)
-    # Extra rows: a product with several images may appear more than once.
-    rows = _fetch(
-        sql,
-        [vector_literal(query_vector), encoder.identity, *image_params, *params, limit * 2],
-    )
+    params = [vector_literal(query_vector), encoder.identity, *image_params, *params]
+    connection = read_connection()
+    rows: list[tuple[int, float]] = []
+    found: set[int] = set()
+    # A product with several images appears once per image, so images are read, nearest
+    # first, until `limit` products are found. A cursor reads them as the index scan goes, and
+    # each read resumes the scan where it stopped: asking for twice the rows up front (for
+    # products with two images) cost 7.2 against 4.3 ms at 100,000 (one image each).
+    with transaction.atomic(using=connection.alias), connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [*params, limit * MAX_IMAGES_READ_PER_PRODUCT])
+        while len(found) < limit:
+            batch = cursor.fetchmany(limit - len(found))
+            if not batch:
+                break
+            rows += batch
+            found.update(product_id for product_id, _ in batch)
     best: dict[int, float] = {}
     for product_id, distance in sorted(rows, key=lambda row: (row[1], row[0])):
         best.setdefault(product_id, distance)
