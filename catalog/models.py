@@ -306,7 +306,7 @@ class GeneratedImage(models.Model):
     height = models.PositiveIntegerField()
     # PDQ upright, as it is and without its borders: a check looks up its 8 rotations and mirrors.
     pdq = BitField(length=256)
-    # None when trimming left the hash as it is (no plain border: ~99% of the shared photos), so
+    # None when the image has no plain border to trim (~99% of the shared photos), so
     # the index of trimmed hashes holds only images with borders, and a check's lookups there
     # cost next to nothing (HNSW leaves NULLs out).
     pdq_trimmed = BitField(length=256, null=True, blank=True)

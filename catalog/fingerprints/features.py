@@ -83,7 +83,7 @@ class Fingerprint:
     and its upright local features. A query brings the other orientations (`QueryPrint`)."""
 
     pdq: str
-    pdq_trimmed: str
+    pdq_trimmed: str | None  # None when the image has no borders to trim
     upright: Orientation
 
     def features_blob(self) -> bytes:
@@ -216,7 +216,9 @@ def fingerprint(image: Image.Image) -> Fingerprint:
     upright = orientation(inner.convert("L"), indexed=REGISTERED_KEYPOINTS, across_scales=True)
     upright.chroma = chroma_thumbnail(inner)
     return Fingerprint(
-        pdq=pdq_dihedral(whole)[0], pdq_trimmed=pdq_dihedral(inner)[0], upright=upright
+        pdq=pdq_dihedral(whole)[0],
+        pdq_trimmed=None if inner is whole else pdq_dihedral(inner)[0],
+        upright=upright,
     )
 
 

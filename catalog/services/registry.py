@@ -72,7 +72,7 @@ def generated_image_register(
 def _registry_prints_store(entry: GeneratedImage, prints: fingerprints.Fingerprint) -> None:
     """Save the entry with its hash, features and indexed keypoints."""
     entry.pdq = prints.pdq
-    entry.pdq_trimmed = prints.pdq_trimmed if prints.pdq_trimmed != prints.pdq else None
+    entry.pdq_trimmed = prints.pdq_trimmed
     entry.features = prints.features_blob()
     entry.save()
     upright = prints.upright
