@@ -74,9 +74,9 @@ def image_vector_ranking(
 ) -> list[tuple[int, float]]:
     """Products ranked by their *best* image's distance to `query_vector` (one row each)."""
     images, image_params = product_images_shown_sql()
-    products, params = filters.products_sql()
+    products, product_params = filters.products_sql()
     sql = _NEAREST_IMAGES_SQL.format(dim=int(encoder.dim), images=images, products=products)
-    params = [vector_literal(query_vector), encoder.identity, *image_params, *params]
+    params = [vector_literal(query_vector), encoder.identity, *image_params, *product_params]
     connection = read_connection()
     rows: list[tuple[int, float]] = []
     found: set[int] = set()
