@@ -298,12 +298,18 @@ def reads_hit_the_replica(cluster: Cluster, searches: int) -> dict:
                 cluster.url(app, "/api/v1/search/"), params={"q": "shirt"}, timeout=10
             ).status_code
         )
-    time.sleep(1.2)  # the statistics are flushed about once a second
-    return {
-        "searches": searches,
-        "ok": statuses.count(200),
-        "replica_transactions": replica_transactions(cluster) - before - 1,
-    }
+    # A session flushes its statistics when it ends, or within about 10 s of going idle (the
+    # app hosts keep theirs open), so the count is read until it is complete, for at most 15 s.
+    # Each read is a transaction of its own, counted once its session has ended.
+    deadline = time.monotonic() + 15
+    reads = 0
+    while True:
+        reads += 1
+        counted = replica_transactions(cluster) - before - reads
+        if counted >= searches or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return {"searches": searches, "ok": statuses.count(200), "replica_transactions": counted}
 
 
 def kill_worker_mid_job(

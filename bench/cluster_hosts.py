@@ -225,13 +225,17 @@ def bucket_create(host: Host, bucket: str) -> None:
 
 def app_host(name: str, address: str, var: Path, env: dict[str, str]) -> Host:
     port = free_port(address)
-    env = env | {"FIDELIS_VAR_DIR": str(var), "FIDELIS_BIND": f"{address}:{port}"}
+    env = env | {
+        "FIDELIS_VAR_DIR": str(var),
+        "FIDELIS_BIND": f"{address}:{port}",
+        "PGAPPNAME": name,  # libpq's: pg_stat_activity names the host of each session
+    }
     args = [sys.executable, "-m", "gunicorn", "--config", "python:config.gunicorn"]
     return Host(name, address, port, var, args, env=env)
 
 
 def worker_host(name: str, var: Path, env: dict[str, str]) -> Host:
-    env = env | {"FIDELIS_VAR_DIR": str(var)}
+    env = env | {"FIDELIS_VAR_DIR": str(var), "PGAPPNAME": name}
     args = [sys.executable, "manage.py", "procrastinate", "worker"]
     return Host(name, "127.0.0.1", 0, var, args, env=env)
 

@@ -141,8 +141,9 @@ else:
     EMBEDDED_PGDATA = Path(os.environ.get("FIDELIS_PGDATA", VAR_DIR / "pgdata")).resolve()
     DATABASES = {"default": embedded_db.connection_settings(EMBEDDED_PGDATA, DATABASE_NAME)}
 # Keep connections between requests: opening one forks a PostgreSQL backend, which cost more
-# than a whole text search's queries (bench/search.py). Health checks drop broken ones.
-DATABASES["default"].setdefault("CONN_MAX_AGE", int(os.environ.get("FIDELIS_DB_CONN_MAX_AGE", 300)))
+# than a whole text search's queries (bench/search.py). Health checks drop broken ones. Set,
+# not defaulted: dj_database_url.parse writes CONN_MAX_AGE 0 (a connection per request).
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("FIDELIS_DB_CONN_MAX_AGE", 300))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # A primary that hangs (a lost machine) is given up on instead of holding every request.
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)

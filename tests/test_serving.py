@@ -5,11 +5,13 @@ get while the database or a replica is unreachable. Real processes on loopback, 
 
 import json
 import re
+import secrets
 import signal
 import time
 
 import pytest
 import requests
+from django.db import connection
 
 from catalog.services import product_create_with_image
 from retrieval.indexing import embed_pending_images
@@ -120,5 +122,40 @@ def test_searches_fall_back_to_the_primary_when_a_replica_is_down(tmp_path):
                 "Wool scarf"
             ]
         assert "Replica replica1 is unreachable" in web.log.read_text()
+    finally:
+        web.stop()
+
+
+def server_sessions(application_name: str) -> set[tuple[int, object]]:
+    """(pid, start) of the database sessions a server holds open, by its libpq name."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, backend_start FROM pg_stat_activity WHERE application_name = %s",
+            [application_name],
+        )
+        return set(cursor.fetchall())
+
+
+def test_the_server_keeps_its_database_connections_between_requests(tmp_path):
+    # A new connection forks a PostgreSQL backend: on these machines that cost more than the
+    # search's own statements, and it made every search slower under load.
+    shown_product("Linen shirt")
+    name = f"fidelis-serving-{secrets.token_hex(4)}"
+    base, web = serve(tmp_path, "web", args=GUNICORN, PGAPPNAME=name)  # as DATABASE_URL sets
+
+    def search() -> None:
+        found = requests.get(f"{base}/api/v1/search/", params={"q": "shirt"}, timeout=10)
+        assert found.status_code == 200, web.tail()
+
+    try:
+        processes.wait_until_serving(web, f"{base}/healthz", timeout=120)
+        for _ in range(3):
+            search()
+        kept = server_sessions(name)
+        for _ in range(10):
+            search()
+
+        assert kept, "the server closed its connections after each request"
+        assert kept <= server_sessions(name), "the server opened its connections again"
     finally:
         web.stop()
