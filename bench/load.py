@@ -5,13 +5,18 @@
 Starts the loopback cluster of bench/cluster.py (primary + replica, S3, two app hosts, two
 worker hosts), imports a catalog, then runs locust headless twice for the same time: shoppers
 only (text search, photo search, result pages 2-3, 0.5-1.5 s between requests), then the same
-shoppers plus one merchant submitting create jobs as fast as the API takes them. Reports
-requests/s, p50/p95/p99 over the shoppers' requests and the errors, and the rise of p95.
+shoppers plus one merchant submitting create jobs as fast as the API takes them, then that
+flood again with the worker hosts paused (SIGSTOP: the requests, the queue and the database
+writes of the flood, without the jobs' own work). Reports requests/s, p50/p95/p99 over the
+shoppers' requests and the errors, and the rise of p95. The hourly create quota is lifted
+(the per-minute throttle still holds), so that every flood phase runs jobs, not only the first.
 
 This box has 2 cores for every host. Worker hosts run under SCHED_IDLE (`chrt --idle 0`: CPU
 only when nothing else wants it, below even `nice 19`), one thread each: on real machines they
 would share nothing with the app hosts but the database, and here they must not take the app
 hosts' cores. Their PostgreSQL sessions run at normal priority, as a shared database would.
+The paused phase tells the two apart: what the flood costs the shoppers through the shared
+services, and what its jobs' CPU costs them on this one box.
 Targets: 0 errors; p95 with the flood at most 20% above without.
 """
 
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -148,6 +154,8 @@ def run(args) -> dict:
     for worker in cluster.workers:  # see the module's docstring
         worker.args = ["chrt", "--idle", "0", *worker.args]
         worker.env |= {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for app in cluster.apps:
+        app.env |= {"FIDELIS_CREATE_JOBS_PER_HOUR": "1000000"}
     started = time.monotonic()
     with cluster.running():
         merchant_create(cluster)
@@ -160,13 +168,21 @@ def run(args) -> dict:
         cluster.sql("ANALYZE", fetch=False)
         load = {"users": args.users, "seconds": args.seconds}
         locust_phase(cluster, work, "warm-up", users=args.users, seconds=10, flood=False)
-        alone, flood = [], []
-        # Alternated, so that a drift of this shared machine falls on both conditions.
-        for round_ in tqdm(range(args.rounds), desc="rounds of alone + flood", unit="round"):
+        alone, flood, paused = [], [], []
+        # Alternated, so that a drift of this shared machine falls on every condition.
+        for round_ in tqdm(range(args.rounds), desc="rounds of 3 phases", unit="round"):
             alone.append(locust_phase(cluster, work, f"alone-{round_}", **load, flood=False))
             flood.append(locust_phase(cluster, work, f"flood-{round_}", **load, flood=True))
             create_queue_drained(cluster)
-        alone, flood = summary(alone), summary(flood)
+            for worker in cluster.workers:
+                worker.signal(signal.SIGSTOP)
+            try:
+                paused.append(locust_phase(cluster, work, f"paused-{round_}", **load, flood=True))
+            finally:
+                for worker in cluster.workers:
+                    worker.signal(signal.SIGCONT)
+            create_queue_drained(cluster)
+        alone, flood, paused = summary(alone), summary(flood), summary(paused)
     return {
         "users": args.users,
         "seconds_per_phase": args.seconds,
@@ -175,51 +191,58 @@ def run(args) -> dict:
         "app_hosts": 2,
         "alone": alone,
         "with_create_flood": flood,
+        "with_create_flood_workers_paused": paused,
         "shopper_p95_ms": alone["p95_ms"],
         "shopper_p95_ms_with_create_flood": flood["p95_ms"],
+        "shopper_p95_ms_with_create_flood_workers_paused": paused["p95_ms"],
         "p95_rise": round(flood["p95_ms"] / alone["p95_ms"] - 1, 3),
-        "errors": alone["errors"] + flood["errors"],
+        "p95_rise_workers_paused": round(paused["p95_ms"] / alone["p95_ms"] - 1, 3),
+        "errors": alone["errors"] + flood["errors"] + paused["errors"],
     }
 
 
 def report(results: dict) -> None:
-    alone, flood = results["alone"], results["with_create_flood"]
+    phases = (
+        results["alone"],
+        results["with_create_flood"],
+        results["with_create_flood_workers_paused"],
+    )
+    alone, flood, paused = phases
+
+    def each(key: str) -> str:
+        return " | ".join(str(phase[key]) for phase in phases)
+
     rows = [
         (
             "shoppers / seconds per phase / rounds",
             f"{results['users']} / {results['seconds_per_phase']} / {results['rounds']}",
             "",
         ),
-        ("requests/s (alone | flood)", f"{alone['rps']} | {flood['rps']}", ""),
-        ("p50 ms (alone | flood)", f"{alone['p50_ms']} | {flood['p50_ms']}", ""),
-        ("p95 ms (alone | flood)", f"{alone['p95_ms']} | {flood['p95_ms']}", ""),
-        ("p99 ms (alone | flood)", f"{alone['p99_ms']} | {flood['p99_ms']}", ""),
+        ("(columns: alone | flood | flood, workers paused)", "", ""),
+        ("requests/s", each("rps"), ""),
+        ("p50 ms", each("p50_ms"), ""),
+        ("p95 ms", each("p95_ms"), ""),
+        ("p99 ms", each("p99_ms"), ""),
         ("p95 rise with the flood", f"{results['p95_rise']:+.1%}", "<= +20%"),
+        ("p95 rise, workers paused", f"{results['p95_rise_workers_paused']:+.1%}", ""),
         ("shopper errors", str(results["errors"]), "0"),
-        (
-            "errors by status (alone | flood)",
-            f"{alone['errors_by_status']} | {flood['errors_by_status']}",
-            "",
-        ),
+        ("errors by status", each("errors_by_status"), ""),
         (
             "median ms text/page/photo (alone)",
             "/".join(str(v) for v in alone["median_ms_by_request"].values()),
             "",
         ),
-        (
-            "p95 ms by phase (alone | flood)",
-            f"{alone['p95_ms_by_phase']} | {flood['p95_ms_by_phase']}",
-            "",
-        ),
+        ("p95 ms by phase", each("p95_ms_by_phase"), ""),
         (
             "p95 ms app1 / app2 (flood on app1)",
             f"{flood['p95_ms_by_app']['app1']} / {flood['p95_ms_by_app']['app2']}",
             "",
         ),
         (
-            "create jobs: accepted / 429 / finished",
+            "create jobs: accepted / 429 / finished in phase (flood | paused)",
             f"{flood['create_accepted']} / {flood['create_refused_429']}"
-            f" / {flood['create_jobs_finished']}",
+            f" / {flood['create_jobs_finished']} | {paused['create_accepted']}"
+            f" / {paused['create_refused_429']} / {paused['create_jobs_finished']}",
             "",
         ),
     ]
@@ -231,7 +254,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--products", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=2, help="pairs of phases, alternated")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of 3 phases")
     parser.add_argument("--json", type=Path, default=RESULTS / "load.json")
     args = parser.parse_args()
     results = run(args)
