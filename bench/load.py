@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from pathlib import Path
 from cluster import PASSWORD, Cluster, merchant_create
 from cluster_hosts import ROOT, wait_until
 from common import DATASET, RESULTS, median, percentile, print_table
+from host_cpu import cores_used, cpu_seconds
 from tqdm import tqdm
 
 SHOPPER_REQUESTS = ("text", "page", "photo")
@@ -76,6 +78,9 @@ def locust_phase(
     [(jobs_before,)] = cluster.sql(
         "SELECT count(*) FROM creation_createjob WHERE status = 'succeeded'"
     )
+    databases = [cluster.primary, cluster.replica]
+    cpu_before, started = cpu_seconds(cluster.hosts, databases), time.monotonic()
+    locust_before = _children_cpu_seconds()
     subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless",
          "-u", str(total), "-r", str(total), "-t", f"{seconds}s", "--only-summary",
@@ -83,6 +88,9 @@ def locust_phase(
         env=env, check=False, timeout=seconds + 120, stdout=subprocess.DEVNULL,
         stderr=(work / f"{name}.log").open("w"),
     )  # fmt: skip
+    elapsed = time.monotonic() - started
+    cpu = cores_used(cpu_before, cpu_seconds(cluster.hosts, databases), elapsed)
+    cpu["locust"] = round((_children_cpu_seconds() - locust_before) / elapsed, 3)
     if not samples.exists():
         raise RuntimeError(
             f"locust wrote no samples:\n{(work / f'{name}.log').read_text()[-3000:]}"
@@ -93,7 +101,18 @@ def locust_phase(
     rows = json.loads(samples.read_text())
     # "text app1" -> ("text", "app1"); the flood's requests are named "create" and "token".
     rows = [(req.split()[0], req.split()[-1], ms, status) for req, ms, status in rows]
-    return {"rows": rows, "seconds": seconds, "jobs_finished": jobs_after - jobs_before}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "jobs_finished": jobs_after - jobs_before,
+        "cpu_cores": cpu,
+    }
+
+
+def _children_cpu_seconds() -> float:
+    """CPU seconds of this process's children that have ended (locust, once it has quit)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def summary(phases: list[dict]) -> dict:
@@ -128,10 +147,18 @@ def summary(phases: list[dict]) -> dict:
             round(percentile([ms for r, _, ms, _ in p["rows"] if r in SHOPPER_REQUESTS], 95), 1)
             for p in phases
         ],
+        "cpu_cores_by_host": _mean_cores([phase["cpu_cores"] for phase in phases]),
         "create_accepted": creates.count(202),
         "create_refused_429": creates.count(429),
         "create_jobs_finished": sum(phase["jobs_finished"] for phase in phases),
     }
+
+
+def _mean_cores(readings: list[dict[str, float]]) -> dict[str, float]:
+    """Cores each host used (its database sessions apart), the mean over the phases."""
+    labels = {label for reading in readings for label in reading}
+    means = {label: sum(r.get(label, 0.0) for r in readings) / len(readings) for label in labels}
+    return {label: round(means[label], 3) for label in sorted(labels, key=lambda x: -means[x])}
 
 
 def create_queue_drained(cluster: Cluster) -> None:
@@ -247,6 +274,17 @@ def report(results: dict) -> None:
         ),
     ]
     print_table("Shopper load on 2 app hosts (locust)", rows)
+    cpu = [phase["cpu_cores_by_host"] for phase in phases]
+    labels = sorted(cpu[1], key=lambda label: -cpu[1][label])  # by the flood's use
+    cpu_rows = [
+        (label, " | ".join(f"{by_host.get(label, 0.0):.3f}" for by_host in cpu), "")
+        for label in labels
+        if max(by_host.get(label, 0.0) for by_host in cpu) >= 0.005
+    ]
+    cpu_rows.append(
+        ("all of the above", " | ".join(f"{sum(by_host.values()):.2f}" for by_host in cpu), "")
+    )
+    print_table("CPU cores by host (alone | flood | flood, workers paused)", cpu_rows)
 
 
 def main() -> None:
