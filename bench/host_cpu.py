@@ -36,26 +36,31 @@ def _sessions(host: Host) -> dict[int, str]:
     return dict(rows)
 
 
-def cpu_seconds(hosts: list[Host], databases: list[Host]) -> dict[str, float]:
-    """Cumulative CPU seconds by label: each host, and each database's share per client host.
-    The difference of two readings over the seconds between them is the cores used."""
-    seconds = {}
+def cpu_seconds(hosts: list[Host], databases: list[Host]) -> dict:
+    """One reading: each host's cumulative CPU seconds, and each live database session's
+    (label, seconds), by pid. Two readings give the cores used in between (`cores_used`)."""
+    trees, sessions = {}, {}
     for host in hosts:
         if not host.alive():
             continue
-        total, live = _tree_seconds(host.process.pid)
+        trees[host.name], live = _tree_seconds(host.process.pid)
         if host in databases:
             for pid, client in _sessions(host).items():
-                if pid in live:  # a client host holds several sessions
-                    label = f"{host.name} <- {client}"
-                    seconds[label] = seconds.get(label, 0.0) + live[pid]
-                    total -= live[pid]
-        seconds[host.name] = total
-    return seconds
+                if pid in live:
+                    sessions[pid] = (host.name, f"{host.name} <- {client}", live[pid])
+    return {"trees": trees, "sessions": sessions}
 
 
-def cores_used(before: dict[str, float], after: dict[str, float], seconds: float) -> dict:
-    """Cores used by each label between two readings, largest first. A session that ended in
-    between is counted in its database's own line (its parent reaped it)."""
-    used = {label: (after[label] - before.get(label, 0.0)) / seconds for label in after}
-    return {label: round(cores, 3) for label, cores in sorted(used.items(), key=lambda i: -i[1])}
+def cores_used(before: dict, after: dict, seconds: float) -> dict[str, float]:
+    """Cores used by each host between two readings, and by the database sessions of each
+    client host apart from their database's own line, largest first. A session's time is
+    counted from when it was first seen alive; a session that ended in between (a connection
+    past FIDELIS_DB_CONN_MAX_AGE) leaves its last seconds in its database's own line."""
+    used = {name: total - before["trees"].get(name, 0.0) for name, total in after["trees"].items()}
+    for pid, (database, label, total) in after["sessions"].items():
+        earlier = before["sessions"].get(pid)
+        spent = total - (earlier[2] if earlier else 0.0)  # all of it, if it started since
+        used[label] = used.get(label, 0.0) + spent
+        used[database] -= spent
+    cores = {label: value / seconds for label, value in used.items()}
+    return {label: round(cores[label], 3) for label in sorted(cores, key=lambda x: -cores[x])}
