@@ -38,7 +38,7 @@ def _sessions(host: Host) -> dict[int, str]:
 
 def cpu_seconds(hosts: list[Host], databases: list[Host]) -> dict:
     """One reading: each host's cumulative CPU seconds, and each live database session's
-    (label, seconds), by pid. Two readings give the cores used in between (`cores_used`)."""
+    (database, label, seconds), by pid. Two readings give the cores used in between."""
     trees, sessions = {}, {}
     for host in hosts:
         if not host.alive():
