@@ -285,7 +285,7 @@ def keypoint_index_recall(paths: list[Path], entries: list, count: int, progress
             if not bits:  # a copy too plain for keypoints: nothing to look up either way
                 continue
             started = time.perf_counter()
-            with registry.hnsw_lookups(ef_search=t.KEYPOINT_EF_SEARCH) as cursor:
+            with registry.index_lookups(ef_search=t.KEYPOINT_EF_SEARCH) as cursor:
                 cursor.execute(
                     sql,
                     {

@@ -6,6 +6,7 @@ from django.db.models import Q
 from pgvector.django import HammingDistance
 
 from catalog import fingerprints
+from catalog.guard import keypoint_index
 from catalog.guard import thresholds as t
 from catalog.guard.real_source import is_its_real_source, stored_image_print
 from catalog.guard.registry import keypoint_votes
@@ -50,6 +51,7 @@ def catalog_images_matching(*, entry: GeneratedImage) -> list[tuple[ProductImage
 def _catalog_copies_of(entry, entry_print: fingerprints.QueryPrint, *, exclude: set[int]):
     """The reverse of a check: the entry's keypoints (both sides) vote for catalog images, whose
     own signals (computed from their file) are verified against the entry."""
+    keypoint_index.retrain_if_grown()  # the index's lists follow the catalog as it grows
     voted = keypoint_votes(
         {side: orientation.indexed for side, orientation in entry_print.sides.items()},
         table="catalog_productimagekeypoint",

@@ -14,16 +14,18 @@ from catalog.guard import thresholds as t
 
 
 @contextmanager
-def hnsw_lookups(*, ef_search: int):
-    """A cursor for plain nearest-neighbour lookups in the registry's bit indexes.
+def index_lookups(*, ef_search: int, probes: int = t.CATALOG_KEYPOINT_PROBES):
+    """A cursor for plain nearest-neighbour lookups in the guard's bit indexes.
 
     Sets what search sessions set otherwise (retrieval/session.py): no iterative scan (these
     lookups have no filter to scan past, and on bit indexes it failed with "cannot load
-    deleted element" after deletes, pgvector 0.8) and the guard's own search breadth.
+    deleted element" after deletes, pgvector 0.8), the guard's own search breadth, and the
+    lists the catalog's keypoint index (IVFFlat) scans.
     """
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"SET LOCAL hnsw.iterative_scan = off; SET LOCAL hnsw.ef_search = {ef_search:d}"
+            f"SET LOCAL hnsw.iterative_scan = off; SET LOCAL hnsw.ef_search = {ef_search:d};"
+            f" SET LOCAL ivfflat.probes = {probes:d}"
         )
         yield cursor
 
@@ -52,7 +54,7 @@ def nearest_by_pdq(query: fingerprints.QueryHashes) -> list[tuple[int, int]]:
     entry once."""
     trimmed = query.pdq_trimmed_dihedral
     whole = query.pdq_dihedral + (trimmed if trimmed != query.pdq_dihedral else [])
-    with hnsw_lookups(ef_search=t.DEFAULT_EF_SEARCH) as cursor:
+    with index_lookups(ef_search=t.DEFAULT_EF_SEARCH) as cursor:
         cursor.execute(_NEAREST_PDQ_SQL, {"whole": whole, "trimmed": trimmed})
         nearest: dict[int, int] = {}
         for pk, bits in cursor.fetchall():
@@ -103,7 +105,7 @@ def keypoint_votes(
     sql = _VOTE_ROWS_SQL.format(table=table, owner=owner, **columns)
 
     def vote_rows(first: int, last: int) -> list[tuple]:
-        with hnsw_lookups(ef_search=ef_search) as cursor:
+        with index_lookups(ef_search=ef_search) as cursor:
             cursor.execute(
                 sql,
                 {

@@ -57,6 +57,11 @@ DISTINCT_VOTED_VERIFIED = 3
 # in one session, one run each after the other). The first 128 bits of each descriptor alone
 # (ORB orders its tests by how much they tell) lost a quarter of the votes (m 6: 2,431).
 KEYPOINT_EF_SEARCH = 24
+# The catalog's keypoint index (IVFFlat, 1,000 lists) is scanned 5 lists wide by the re-check:
+# as many of a copy's candidates as 10 or 20 lists, or the HNSW graph it replaced, gave (120
+# photos, 29 edits, 10,000 distractor images; models.ProductImageKeypoint), in 0.38 s a
+# re-check (10 lists 0.77, 20 lists 1.65).
+CATALOG_KEYPOINT_PROBES = 5
 # The PDQ lookups: pgvector's default breadth. Narrower lost copies at 100,000 registered
 # (random fill): of 1,655 copies within 31 bits of their entry, ef_search 40 / 24 / 16 found
 # 1,650 / 1,631 / 1,582 (the 16 lookups of a check: 13.7 / 9.3 / 6.6 ms p50).

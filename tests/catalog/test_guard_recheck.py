@@ -105,3 +105,32 @@ def test_a_merchant_cannot_release_quarantines(client):
     client.force_login(merchant_staff)
 
     assert client.get(reverse("admin:catalog_guardrelease_add")).status_code == 403
+
+
+def test_the_catalog_keypoint_index_is_retrained_as_the_catalog_grows(run_jobs):
+    """Built on an empty catalog, the index's lists are random centres; once the catalog has
+    grown tenfold they are computed again from its rows, and the re-check still finds a copy."""
+    from django.db import connection
+
+    from catalog.guard import keypoint_index
+    from catalog.models import ProductImageKeypoint
+
+    with connection.cursor() as cursor:  # as migrated: never trained
+        cursor.execute(f"COMMENT ON INDEX {keypoint_index.INDEX} IS NULL")
+    photo, *others = dataset_photos(3)
+    product = ProductFactory()
+    copy = product_image_create(product=product, data=EDITS["centre_crop_10"](Image.open(photo)))
+    for other in others:
+        product_image_create(product=ProductFactory(), data=other.read_bytes())
+    rows = ProductImageKeypoint.objects.count()
+
+    assert not keypoint_index.retrain_if_grown(min_rows=rows + 1)  # too few rows yet
+    assert keypoint_index.rows_trained_on() == 0
+    assert keypoint_index.retrain_if_grown(min_rows=rows)
+    assert keypoint_index.rows_trained_on() == rows
+    assert not keypoint_index.retrain_if_grown(min_rows=rows)  # not grown tenfold since
+
+    entry = register_as_generated(photo, product.merchant)
+    run_jobs()
+    copy.refresh_from_db()
+    assert copy.guard_status == "quarantined" and copy.guard_match == entry
