@@ -51,6 +51,13 @@ def retrain_if_grown(*, min_rows: int = MIN_ROWS) -> bool:
         try:
             if rows_trained_on() != trained:  # rebuilt by another worker meanwhile
                 return False
+            # A rebuild killed half-way leaves an invalid copy that every insert still writes.
+            cursor.execute(
+                "SELECT relname FROM pg_class WHERE relkind = 'i' AND relname LIKE %s",
+                [f"{INDEX}\\_ccnew%"],
+            )
+            for (leftover,) in cursor.fetchall():
+                cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{leftover}"')
             cursor.execute(f"REINDEX INDEX CONCURRENTLY {INDEX}")
             cursor.execute(f"COMMENT ON INDEX {INDEX} IS '{_PREFIX}{rows:d} rows'")
         finally:

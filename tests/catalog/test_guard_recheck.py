@@ -126,8 +126,17 @@ def test_the_catalog_keypoint_index_is_retrained_as_the_catalog_grows(run_jobs):
 
     assert not keypoint_index.retrain_if_grown(min_rows=rows + 1)  # too few rows yet
     assert keypoint_index.rows_trained_on() == 0
+    with connection.cursor() as cursor:  # what a rebuild killed half-way leaves behind
+        cursor.execute(
+            f"CREATE INDEX {keypoint_index.INDEX}_ccnew ON {keypoint_index.TABLE} (image_id)"
+        )
     assert keypoint_index.retrain_if_grown(min_rows=rows)
     assert keypoint_index.rows_trained_on() == rows
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relname LIKE %s", [f"{keypoint_index.INDEX}%"]
+        )
+        assert [name for (name,) in cursor.fetchall()] == [keypoint_index.INDEX]
     assert not keypoint_index.retrain_if_grown(min_rows=rows)  # not grown tenfold since
 
     entry = register_as_generated(photo, product.merchant)
