@@ -434,7 +434,9 @@ class MerchantProductBulkApi(MerchantApiView):
         item = item_parse(values, partial=product is not None)
         outcome = product_fast_change(product=product, item=item) if product else None
         if outcome is None:
-            return sku, product_upsert(merchant=self.merchant, item=item, existing=product)
+            return sku, product_upsert(
+                merchant=self.merchant, item=item, existing=product, looked_up=True
+            )
         if outcome.action == "updated":
             fast.append(product)
         return sku, outcome

@@ -158,6 +158,7 @@ def feed_import(
                 read_image=read_image,
                 dry_run=dry_run,
                 admitted_ahead=admitted,
+                looked_up=True,
             )
             _count(report, outcome, number)
         if progress:

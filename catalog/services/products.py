@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -83,6 +83,9 @@ class Upsert:
     errors: list[RowError] = field(default_factory=list)
 
 
+SKU_UNIQUE = "product_sku_unique_per_merchant"
+
+
 def _product_slug(merchant: Merchant, title: str, sku: str) -> str:
     """The title and the SKU: unique per shop in one query however many products share a title
     (a loop over "-2", "-3" ... took a query per namesake)."""
@@ -135,10 +138,11 @@ def product_images_admit(
     return admitted
 
 
-def _images_replace(product: Product, sources: list[str], admitted: dict) -> None:
+def _images_replace(product: Product, sources: list[str], admitted: dict, *, new: bool) -> None:
     """Make the product's images exactly `sources`, in that order. An image whose bytes the
-    product already holds under another source keeps its row (and its vector)."""
-    held = {image.source: image for image in product.images.all()}
+    product already holds under another source keeps its row (and its vector). A `new` product
+    holds none yet: no query for them."""
+    held = {} if new else {image.source: image for image in product.images.all()}
     unnamed = {image.sha256: image for s, image in held.items() if s not in sources}
     for position, source in enumerate(sources):
         image = held.get(source)
@@ -166,6 +170,7 @@ def product_upsert(
     read_image: ImageReader | None = None,
     dry_run: bool = False,
     admitted_ahead: Future[dict] | None = None,
+    looked_up: bool = False,
 ) -> Upsert:
     """Create or update the merchant's product `item.sku` with what the item sends.
 
@@ -174,13 +179,13 @@ def product_upsert(
     it no longer names removed). An item that changes nothing writes nothing. A price or stock
     change is a plain row update: no image is read and nothing is embedded again. Any refusal
     leaves the product as it was. `existing`: the product, already looked up (with its images
-    prefetched) by a caller that handles many, and `admitted_ahead` what
-    `product_images_admit` gave for it and that product.
+    prefetched) by a caller that handles many (`looked_up`: None then means it has none), and
+    `admitted_ahead` what `product_images_admit` gave for it and that product.
     """
     if item.errors:
         return Upsert(item.sku, "failed", errors=item.errors)
     product = existing
-    if product is None:
+    if product is None and not looked_up:
         product = Product.objects.filter(merchant=merchant, sku=item.sku).first()
     fields = dict(item.fields)
     category_name = item.category_name
@@ -216,7 +221,14 @@ def product_upsert(
                     setattr(product, name, value)
                 product.save(update_fields=[*fields, "updated_at"])
             if "images" in changed:
-                _images_replace(product, item.images, admitted)
+                _images_replace(product, item.images, admitted, new=action == "created")
+    except IntegrityError as err:
+        # Another import or request created this SKU since it was looked up: nothing of this
+        # row was written (the unique (merchant, sku) constraint refused it).
+        if getattr(getattr(err.__cause__, "diag", None), "constraint_name", "") != SKU_UNIQUE:
+            raise
+        message = f"id {item.sku} was created by another import at the same time: run it again."
+        return Upsert(item.sku, "failed", existing, errors=[RowError(0, "id", message, "conflict")])
     except ValidationError as err:
         field_name = "image_link" if err.params and "source" in err.params else ""
         error = RowError(

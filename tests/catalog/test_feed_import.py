@@ -12,10 +12,14 @@ from django.db.models import Max
 from rest_framework.test import APIClient
 
 from catalog.demo_data import FEED_COLUMNS, demo_feed_rows
+from catalog.feeds.fetching import image_source_read
+from catalog.feeds.items import item_parse
 from catalog.models import Merchant, Product, ProductImage
+from catalog.services.products import product_upsert
 from retrieval.models import ImageEmbedding
 from tests.catalog.guard_helpers import register_as_generated
 from tests.conftest import DATASET, dataset_photos
+from tests.factories import MerchantFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -337,3 +341,26 @@ def test_an_image_the_feed_drops_leaves_the_products_vector(tmp_path, run_jobs):
     vector = np.asarray(ProductEmbedding.objects.get(product=product).vector, dtype=np.float32)
     expected = np.asarray(kept.vector, dtype=np.float32)
     assert np.allclose(vector, expected / np.linalg.norm(expected), atol=2e-3)
+
+
+def test_a_sku_created_elsewhere_after_the_lookup_is_a_row_error_and_nothing_is_written():
+    """The import looks SKUs up a batch at a time; one created meanwhile by another import or
+    request is refused by the database's unique constraint, reported on its row, not a crash."""
+
+    merchant = MerchantFactory()
+    meanwhile = ProductFactory(merchant=merchant, sku="SKU-1", title="Made elsewhere")
+    outcome = product_upsert(
+        merchant=merchant,
+        item=item_parse(good_row("SKU-1"), row=2),
+        existing=None,
+        looked_up=True,
+        read_image=lambda source: image_source_read(source, base=DATASET / "test"),
+    )
+
+    assert outcome.action == "failed"
+    assert [(e.field, e.code) for e in outcome.errors] == [("id", "conflict")]
+    assert "run it again" in outcome.errors[0].message
+    assert list(Product.objects.filter(merchant=merchant).values_list("pk", "title")) == [
+        (meanwhile.pk, "Made elsewhere")
+    ]
+    assert not ProductImage.objects.filter(product__merchant=merchant).exists()
