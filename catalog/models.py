@@ -89,6 +89,10 @@ class Condition(models.TextChoices):
     USED = "used", "Used"
 
 
+# The constraint an upsert racing another one for a new SKU runs into (services/products.py).
+PRODUCT_SKU_UNIQUE = "product_sku_unique_per_merchant"
+
+
 class Product(models.Model):
     """A product as the shop sends it (Google Merchant Center's attributes).
 
@@ -196,7 +200,7 @@ class Product(models.Model):
             models.UniqueConstraint(
                 fields=["merchant", "sku"],
                 condition=~Q(sku=""),
-                name="product_sku_unique_per_merchant",
+                name=PRODUCT_SKU_UNIQUE,
             ),
         ]
 

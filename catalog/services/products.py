@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from catalog.feeds.errors import RowError
 from catalog.feeds.fetching import SourceError, image_source_read
 from catalog.feeds.items import ParsedItem
-from catalog.models import Category, Merchant, Product, ProductImage
+from catalog.models import PRODUCT_SKU_UNIQUE, Category, Merchant, Product, ProductImage
 from catalog.services.images import product_image_admit, product_image_create
 from catalog.services.merchants import category_get_or_create
 from catalog.signals import product_images_removed
@@ -81,9 +81,6 @@ class Upsert:
     product: Product | None = None
     changed: list[str] = field(default_factory=list)  # the fields (and "images") it changed
     errors: list[RowError] = field(default_factory=list)
-
-
-SKU_UNIQUE = "product_sku_unique_per_merchant"
 
 
 def _product_slug(merchant: Merchant, title: str, sku: str) -> str:
@@ -225,7 +222,8 @@ def product_upsert(
     except IntegrityError as err:
         # Another import or request created this SKU since it was looked up: nothing of this
         # row was written (the unique (merchant, sku) constraint refused it).
-        if getattr(getattr(err.__cause__, "diag", None), "constraint_name", "") != SKU_UNIQUE:
+        diag = getattr(err.__cause__, "diag", None)  # psycopg's account of the failure
+        if diag is None or diag.constraint_name != PRODUCT_SKU_UNIQUE:
             raise
         message = f"id {item.sku} was created by another import at the same time: run it again."
         return Upsert(item.sku, "failed", existing, errors=[RowError(0, "id", message, "conflict")])
