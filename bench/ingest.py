@@ -86,6 +86,7 @@ def run(args) -> dict:
     for _ in range(args.runs):
         ImageEmbedding.objects.all().delete()
         ProductEmbedding.objects.all().delete()
+        ProductImage.objects.update(embedding_pending=True)  # no vector: pending again
         started = time.perf_counter()
         with tqdm(total=len(images), desc="Fidelis indexing job", unit="image") as bar:
             count = embed_pending_images(encoder=fast, on_batch=bar.update)

@@ -299,6 +299,14 @@ FIDELIS_HNSW_EF_SEARCH = None if _ef_search == "auto" else int(_ef_search)
 # Query vectors each app process keeps for repeated searches (retrieval/encoders.py); 0 = none.
 FIDELIS_QUERY_VECTOR_CACHE = int(os.environ.get("FIDELIS_QUERY_VECTOR_CACHE", "10000"))
 
+# How long after an indexing job the typo-correction lexicon is rebuilt (retrieval/tasks.py):
+# new products are searchable at once; their words are offered as corrections this much later.
+FIDELIS_LEXICON_REFRESH_DELAY_S = float(os.environ.get("FIDELIS_LEXICON_REFRESH_DELAY_S", "30"))
+
+# How often a worker also scans every image for one without a vector (retrieval/indexing.py):
+# new images are found by their pending flag; the scan finds vectors missing for other reasons.
+FIDELIS_INDEXING_FULL_SCAN_S = float(os.environ.get("FIDELIS_INDEXING_FULL_SCAN_S", "600"))
+
 # Merchants' synonyms applied to the keyword half (search_eval --compare synonyms=off turns it off).
 FIDELIS_SYNONYMS = env_bool("FIDELIS_SYNONYMS", True)
 

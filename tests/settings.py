@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-" + secrets.token_urlsafe(40))
 os.environ.setdefault("FIDELIS_HTTPS", "0")
 # Image URLs in feeds and the API: a test (or the API fuzzing) fetches from loopback only.
 os.environ.setdefault("FIDELIS_FEED_LOOPBACK_ONLY", "1")
+# The lexicon refreshed at once after indexing: `run_jobs` runs only jobs that are due.
+os.environ.setdefault("FIDELIS_LEXICON_REFRESH_DELAY_S", "0")
 # Static files as they are: only the serving test runs collectstatic (for hashed names).
 os.environ.setdefault("FIDELIS_STATIC_MANIFEST", "0")
 

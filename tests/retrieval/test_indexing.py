@@ -1,5 +1,7 @@
 """Indexing through the queue: every imported image gets a vector; new products become findable."""
 
+import time
+
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -75,3 +77,84 @@ def test_images_announced_twice_are_embedded_once(photo_folder, run_jobs):
     run_jobs()
 
     assert ImageEmbedding.objects.count() == ProductImage.objects.count() == 4
+
+
+def _late_product(title: str, n: int = 0):
+    photo = dataset_photos(n + 1, split="validation")[n]
+    return product_create_with_image(
+        merchant=Merchant.objects.get(slug="demo"), data=photo.read_bytes(), title=title, price="9"
+    )
+
+
+def test_new_images_are_found_by_their_flag_and_a_periodic_full_scan_finds_the_rest(
+    photo_folder, run_jobs, monkeypatch
+):
+    from retrieval import indexing
+
+    call_command("import_catalog", str(photo_folder(6)), stdout=None)
+    run_jobs()
+    identity = get_encoder().identity
+    assert ImageEmbedding.objects.filter(encoder=identity).count() == 6
+    assert not ProductImage.objects.filter(embedding_pending=True).exists()
+
+    def embed(*, full_scan: bool) -> int:
+        if full_scan:
+            monkeypatch.delitem(indexing._last_full_scan, identity, raising=False)
+        else:
+            monkeypatch.setitem(indexing._last_full_scan, identity, time.monotonic())
+        return indexing.embed_pending_images()
+
+    # A new image is flagged by the database and found without a scan of the catalog.
+    image = _late_product("Late arrival").images.get()
+    assert ProductImage.objects.get(pk=image.pk).embedding_pending
+    assert embed(full_scan=False) == 1
+    assert not ProductImage.objects.filter(embedding_pending=True).exists()
+
+    # A vector lost some other way: the flag cannot tell, the full scan does.
+    lost = ProductImage.objects.order_by("pk").first()
+    ImageEmbedding.objects.filter(image=lost).delete()
+    assert embed(full_scan=False) == 0
+    assert embed(full_scan=True) == 1
+    assert ImageEmbedding.objects.filter(image=lost, encoder=identity).count() == 1
+
+    # A flag left on an image that has its vector (a bulk load) is cleared, nothing re-embedded.
+    ProductImage.objects.filter(pk=lost.pk).update(embedding_pending=True)
+    assert embed(full_scan=True) == 0
+    assert not ProductImage.objects.filter(embedding_pending=True).exists()
+    assert ImageEmbedding.objects.filter(encoder=identity).count() == 7
+
+
+def _lexicon_has(word: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM retrieval_search_lexicon WHERE word = %s", [word])
+        return cursor.fetchone() is not None
+
+
+def _waiting_refreshes() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT scheduled_at > now() + interval '20 seconds' FROM procrastinate_jobs "
+            "WHERE task_name = 'retrieval.refresh_lexicon' AND status = 'todo'"
+        )
+        return cursor.fetchall()
+
+
+def test_indexing_jobs_share_one_delayed_lexicon_refresh(photo_folder, run_jobs, settings):
+    """A refresh reads the whole catalog: during an import, the indexing jobs that catch up
+    every few seconds wait for one refresh, FIDELIS_LEXICON_REFRESH_DELAY_S later."""
+    settings.FIDELIS_LEXICON_REFRESH_DELAY_S = 30
+    call_command("import_catalog", str(photo_folder(2)), stdout=None)
+    run_jobs()
+
+    _late_product("Zebracorn scarf", 0)
+    run_jobs()
+    _late_product("Quokkaline beanie", 1)
+    run_jobs()
+
+    assert _waiting_refreshes() == [(True,)]  # one, 30 s ahead, for both jobs
+    assert not _lexicon_has("zebracorn")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE status = 'todo'")
+    run_jobs()
+    assert _waiting_refreshes() == []
+    assert _lexicon_has("zebracorn")

@@ -69,12 +69,14 @@ class Command(BaseCommand):
     def _index(self) -> None:
         from retrieval.encoders import get_encoder
         from retrieval.indexing import embed_pending_images
+        from retrieval.keyword import lexicon_refresh
 
         encoder = get_encoder()
         pending = ProductImage.objects.exclude(embeddings__encoder=encoder.identity).count()
         if pending:
             with tqdm(total=pending, desc="Indexing", unit="image", file=sys.stderr) as bar:
                 embed_pending_images(encoder=encoder, on_batch=bar.update)
+            lexicon_refresh()
 
     def _serve(self, host: str, port: int) -> None:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
