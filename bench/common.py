@@ -114,14 +114,14 @@ def log_tail(path: Path, chars: int = 3000) -> str:
     return f"--- last lines of {path} ---\n{text[-chars:]}"
 
 
-def start_worker(log_path: Path) -> subprocess.Popen:
+def start_worker(log_path: Path, extra_env: dict | None = None) -> subprocess.Popen:
     """A real procrastinate worker process on the benchmark's database, logging to `log_path`;
     the caller stops it."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         return subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "procrastinate", "worker"],
-            env=os.environ.copy(),
+            env=os.environ | (extra_env or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
