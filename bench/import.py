@@ -30,6 +30,7 @@ import itertools
 import os
 import random
 import shutil
+import statistics
 import tempfile
 import threading
 import time
@@ -290,9 +291,12 @@ def prefill(count: int) -> None:
     build_catalog(count, get_encoder())
     with connection.cursor() as cursor:
         print(f"PDQ hashes for {count:,} images (the catalog's HNSW graph)...")
+        # Embedded already: the flag cleared here, in the same row versions, and vacuumed before
+        # the clock starts (the worker's first scan clearing it set autovacuum on the table's
+        # PDQ graph going in the first timed windows).
         cursor.execute(
             "UPDATE catalog_productimage SET pdq = ('x' || md5(id::text) || md5('pdq' || id))"
-            "::bit(256) WHERE pdq IS NULL"
+            "::bit(256), embedding_pending = false WHERE pdq IS NULL"
         )
         cursor.execute("VACUUM ANALYZE catalog_productimage")
 
@@ -309,7 +313,9 @@ def timed_window(merchant, rows: list[dict], folder: Path, worker, log: Path, mo
     with checks(mode):
         import_window(merchant, rows, folder)
     wait_embedded(worker, log)
-    return len(rows) / (time.perf_counter() - started)
+    rate = len(rows) / (time.perf_counter() - started)
+    tqdm.write(f"{time.strftime('%H:%M:%S')} {len(rows)} products, checks {mode}: {rate:.1f}/s")
+    return rate
 
 
 def run(args) -> dict:
@@ -354,7 +360,7 @@ def run(args) -> dict:
             results["import_products_per_s_in_turn"][str(size)] = round(rates.get("in turn", 0), 1)
             results["products"] = done
         if args.worker_as_before:
-            # The same windows once more, the worker restarted as it was before.
+            # More windows, the worker restarted as it was before (their median).
             worker.terminate()
             worker.wait(timeout=60)
             log = RESULTS / "import-worker-as-before.log"
@@ -363,11 +369,11 @@ def run(args) -> dict:
             wait_embedded(worker, log)
             done += WARM_UP
             before = []
-            for _ in range(2):
+            for _ in range(3):
                 stop = done + args.window
                 before.append(timed_window(merchant, window(stop), folder, worker, log, "ahead"))
                 done = stop
-            results["import_products_per_s_worker_as_before"] = round(before[-1], 1)
+            results["import_products_per_s_worker_as_before"] = round(statistics.median(before), 1)
             results["products"] = done
     finally:
         worker.terminate()
@@ -433,7 +439,7 @@ def main() -> None:
     parser.add_argument(
         "--worker-as-before",
         action="store_true",
-        help="then two more windows with the worker as before the pending flag (baseline)",
+        help="then 3 more windows with the worker as before the pending flag (baseline; median)",
     )
     args = parser.parse_args()
     run_benchmark("import", run, args)
