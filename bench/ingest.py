@@ -52,7 +52,7 @@ def run(args) -> dict:
     from catalog.services import merchant_create, product_create_with_image
     from retrieval.encoders import ClipEncoder, EncoderSpec, get_encoder
     from retrieval.indexing import embed_pending_images
-    from retrieval.models import ImageEmbedding, ProductEmbedding
+    from retrieval.models import ImageEmbedding, PendingImage, ProductEmbedding
 
     fast = get_encoder()
     baseline = ClipEncoder(EncoderSpec(fast.spec.architecture, None, "fp32"))
@@ -86,7 +86,8 @@ def run(args) -> dict:
     for _ in range(args.runs):
         ImageEmbedding.objects.all().delete()
         ProductEmbedding.objects.all().delete()
-        ProductImage.objects.update(embedding_pending=True)  # no vector: pending again
+        # No vector: in the indexing backlog again.
+        PendingImage.objects.bulk_create(PendingImage(image=image) for image in images)
         started = time.perf_counter()
         with tqdm(total=len(images), desc="Fidelis indexing job", unit="image") as bar:
             count = embed_pending_images(encoder=fast, on_batch=bar.update)

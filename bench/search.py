@@ -566,6 +566,7 @@ def build_catalog(count: int, encoder):
                 rows = zip(keys, table_vectors, strict=True)
                 for k, vector in tqdm(rows, total=count, desc=table):
                     copy.write_row((k, encoder.identity, HalfVector(vector), now))
+        cursor.execute("DELETE FROM retrieval_pendingimage")  # all embedded: no backlog
         # The graph is built in memory when it fits: ~1.3 KB per vector per index.
         memory_mb = max(1024, count * 2 // 1000)
         cursor.execute(f"SET maintenance_work_mem = '{memory_mb}MB'")

@@ -255,19 +255,12 @@ class ProductImage(models.Model):
     # PDQ of the image as it is, so a newly registered generated image can be checked against the
     # catalog (in its 8 rotations and mirrors; padded copies are found by local features).
     pdq = BitField(length=256, null=True, blank=True)
-    # Not embedded yet: the indexing worker (retrieval.indexing) finds new images through a
-    # partial index of these, in time that does not grow with the catalog, and clears the flag.
-    # Set by the database for every new row, whatever writes it.
-    embedding_pending = models.BooleanField(default=True, db_default=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["position", "id"]
         indexes = [
             _hamming_index("image_pdq_hnsw", "pdq"),
-            models.Index(
-                fields=["id"], condition=Q(embedding_pending=True), name="image_embedding_pending"
-            ),
             # The strict-fidelity rule asks "has this product a passed image?" per candidate:
             # an index-only probe, instead of hashing every image (29 -> 10 ms at 100k products).
             models.Index(

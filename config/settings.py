@@ -304,7 +304,7 @@ FIDELIS_QUERY_VECTOR_CACHE = int(os.environ.get("FIDELIS_QUERY_VECTOR_CACHE", "1
 FIDELIS_LEXICON_REFRESH_DELAY_S = float(os.environ.get("FIDELIS_LEXICON_REFRESH_DELAY_S", "30"))
 
 # How often a worker also scans every image for one without a vector (retrieval/indexing.py):
-# new images are found by their pending flag; the scan finds vectors missing for other reasons.
+# new images are taken from the indexing backlog; the scan finds vectors missing otherwise.
 FIDELIS_INDEXING_FULL_SCAN_S = float(os.environ.get("FIDELIS_INDEXING_FULL_SCAN_S", "600"))
 
 # Merchants' synonyms applied to the keyword half (search_eval --compare synonyms=off turns it off).

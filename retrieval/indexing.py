@@ -16,7 +16,7 @@ from django.db import transaction
 
 from catalog.models import ProductImage
 from retrieval.encoders import ClipEncoder, get_encoder
-from retrieval.models import ImageEmbedding, ProductEmbedding
+from retrieval.models import ImageEmbedding, PendingImage, ProductEmbedding
 from retrieval.vector_index import ensure_vector_indexes
 
 logger = logging.getLogger("fidelis.indexing")
@@ -36,11 +36,11 @@ def _read_pixels(encoder: ClipEncoder, image: ProductImage) -> torch.Tensor | No
         return None
 
 
-# A worker finds new images through their pending flag (a partial index: the cost of a batch
-# does not grow with the catalog; the anti-join over every image took 68-79 ms a batch at
-# 100,000 images, 0.4 ms through the flag). What the flag cannot tell, images without a vector
-# for a second encoder or whose vector was deleted, a scan of every image finds: at a process's
-# first run for an encoder, then at most every FIDELIS_INDEXING_FULL_SCAN_S.
+# A worker finds new images in the backlog (PendingImage: a batch costs the same at any catalog
+# size; the anti-join over every image took 68-79 ms a batch at 100,000 images). What the
+# backlog cannot tell, images without a vector for a second encoder or whose vector was
+# deleted, a scan of every image finds: at a process's first run for an encoder, then at most
+# every FIDELIS_INDEXING_FULL_SCAN_S.
 _last_full_scan: dict[str, float] = {}
 
 
@@ -52,19 +52,16 @@ def _full_scan_due(identity: str) -> bool:
     return True
 
 
-def _clear_flags_of_embedded(identity: str) -> None:
-    """Pending flags of images that have this encoder's vector already (rows a migration or a
-    bulk COPY flagged, images another worker embedded): cleared, so the partial index stays
-    the size of the backlog."""
-    ProductImage.objects.filter(embedding_pending=True, embeddings__encoder=identity).update(
-        embedding_pending=False
-    )
+def _backlog_prune(identity: str) -> None:
+    """Backlog rows of images that have this encoder's vector already (a bulk load's, images
+    another encoder's worker embedded): dropped, so the backlog stays the size of the work."""
+    PendingImage.objects.filter(image__embeddings__encoder=identity).delete()
 
 
 def _claim_batch(identity: str, *, full: bool, unreadable: set[int]) -> list[ProductImage]:
     images = ProductImage.objects.exclude(embeddings__encoder=identity)
     if not full:
-        images = images.filter(embedding_pending=True)
+        images = images.filter(pk__in=PendingImage.objects.values("image_id"))
     return list(
         images.exclude(pk__in=unreadable)
         .select_for_update(skip_locked=True, of=("self",))
@@ -87,7 +84,7 @@ def embed_pending_images(
     ensure_vector_indexes(encoder_identity=encoder.identity, dim=encoder.dim)
     full = _full_scan_due(encoder.identity)
     if full:
-        _clear_flags_of_embedded(encoder.identity)
+        _backlog_prune(encoder.identity)
     unreadable: set[int] = set()
     embedded = 0
     with ThreadPoolExecutor(DECODE_THREADS) as pool:
@@ -112,9 +109,9 @@ def embed_pending_images(
                         ],
                         ignore_conflicts=True,
                     )
-                    ProductImage.objects.filter(pk__in=[img.pk for img, _ in readable]).update(
-                        embedding_pending=False
-                    )
+                    PendingImage.objects.filter(
+                        image_id__in=[img.pk for img, _ in readable]
+                    ).delete()
                     product_vectors_refresh(
                         product_ids={img.product_id for img, _ in readable},
                         encoder_identity=encoder.identity,

@@ -32,6 +32,28 @@ class ImageEmbedding(models.Model):
         return f"image {self.image_id} by {self.encoder}"
 
 
+class PendingImage(models.Model):
+    """An image no indexing job has embedded yet: the backlog a worker claims its batches from,
+    in time that does not grow with the catalog (retrieval/indexing.py).
+
+    The database adds every new catalog image here (a trigger, whatever writes the image) and
+    drops the row with its image (ON DELETE CASCADE; both in migration 0007). Kept apart from
+    the image row: clearing a flag there rewrote the row outside HOT (a partial index reads
+    it), inserting every image into its PDQ graph a second time.
+    """
+
+    image = models.OneToOneField(
+        ProductImage,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,  # the database cascades
+        db_constraint=False,  # created with ON DELETE CASCADE by the migration
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return f"image {self.image_id} to embed"
+
+
 class ProductEmbedding(models.Model):
     """The normalised mean of a product's image vectors."""
 

@@ -9,7 +9,7 @@ from django.db import connection
 from catalog.models import Merchant, ProductImage
 from catalog.services import product_create_with_image
 from retrieval.encoders import get_encoder
-from retrieval.models import ImageEmbedding, ProductEmbedding
+from retrieval.models import ImageEmbedding, PendingImage, ProductEmbedding
 from retrieval.selectors import image_neighbours
 from tests.conftest import dataset_photos
 
@@ -86,7 +86,7 @@ def _late_product(title: str, n: int = 0):
     )
 
 
-def test_new_images_are_found_by_their_flag_and_a_periodic_full_scan_finds_the_rest(
+def test_new_images_are_found_in_the_backlog_and_a_periodic_full_scan_finds_the_rest(
     photo_folder, run_jobs, monkeypatch
 ):
     from retrieval import indexing
@@ -95,7 +95,7 @@ def test_new_images_are_found_by_their_flag_and_a_periodic_full_scan_finds_the_r
     run_jobs()
     identity = get_encoder().identity
     assert ImageEmbedding.objects.filter(encoder=identity).count() == 6
-    assert not ProductImage.objects.filter(embedding_pending=True).exists()
+    assert not PendingImage.objects.exists()
 
     def embed(*, full_scan: bool) -> int:
         if full_scan:
@@ -104,24 +104,28 @@ def test_new_images_are_found_by_their_flag_and_a_periodic_full_scan_finds_the_r
             monkeypatch.setitem(indexing._last_full_scan, identity, time.monotonic())
         return indexing.embed_pending_images()
 
-    # A new image is flagged by the database and found without a scan of the catalog.
+    # A new image joins the backlog in the database and is found without a scan of the catalog.
     image = _late_product("Late arrival").images.get()
-    assert ProductImage.objects.get(pk=image.pk).embedding_pending
+    assert list(PendingImage.objects.values_list("image_id", flat=True)) == [image.pk]
     assert embed(full_scan=False) == 1
-    assert not ProductImage.objects.filter(embedding_pending=True).exists()
+    assert not PendingImage.objects.exists()
 
-    # A vector lost some other way: the flag cannot tell, the full scan does.
+    # A vector lost some other way: the backlog cannot tell, the full scan does.
     lost = ProductImage.objects.order_by("pk").first()
     ImageEmbedding.objects.filter(image=lost).delete()
     assert embed(full_scan=False) == 0
     assert embed(full_scan=True) == 1
     assert ImageEmbedding.objects.filter(image=lost, encoder=identity).count() == 1
 
-    # A flag left on an image that has its vector (a bulk load) is cleared, nothing re-embedded.
-    ProductImage.objects.filter(pk=lost.pk).update(embedding_pending=True)
+    # A backlog row of an image that has its vector (a bulk load) goes, nothing re-embedded.
+    PendingImage.objects.create(image=lost)
     assert embed(full_scan=True) == 0
-    assert not ProductImage.objects.filter(embedding_pending=True).exists()
+    assert not PendingImage.objects.exists()
     assert ImageEmbedding.objects.filter(encoder=identity).count() == 7
+
+    # A deleted image leaves no backlog row behind.
+    _late_product("Gone before indexing", 1).delete()
+    assert not PendingImage.objects.exists()
 
 
 def _lexicon_has(word: str) -> bool:
