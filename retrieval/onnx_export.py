@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import torch
+from django.conf import settings
 from onnxruntime.quantization import QuantType, quantize_dynamic
 from open_clip.transformer import ResidualAttentionBlock
 
@@ -143,6 +144,8 @@ class OnnxTower:
         # search encodes it while the database runs the keyword half (retrieval/search.py):
         # there one thread won, HTTP text search 20.7 vs 23.8 ms with two (bench/search.py).
         options.intra_op_num_threads = torch.get_num_threads() if tower == "image" else 1
+        spin = "1" if settings.FIDELIS_ONNX_SPIN else "0"
+        options.add_session_config_entry("session.intra_op.allow_spinning", spin)
         self.input_name = "pixels" if tower == "image" else "tokens"
         self.session = onnxruntime.InferenceSession(
             str(path), options, providers=["CPUExecutionProvider"]

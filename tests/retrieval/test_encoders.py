@@ -2,11 +2,15 @@
 
 import io
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import open_clip
 import pytest
 import torch
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from PIL import Image
 
@@ -290,3 +294,37 @@ def test_the_encoder_system_checks_are_registered(settings):
     assert "fidelis.W001" in {message.id for message in checks.run_checks()}
     settings.FIDELIS_ENCODER, settings.FIDELIS_ENCODER_WEIGHTS = "ViT-B-32", ""
     assert "fidelis.E001" in {message.id for message in checks.run_checks()}
+
+
+def _spin_setting_in_a_process_started_as(*argv: str) -> str:
+    code = (
+        f"import sys; sys.argv = {list(argv)!r}; import django; django.setup(); "
+        "from django.conf import settings; print(settings.FIDELIS_ONNX_SPIN)"
+    )
+    env = os.environ | {"DJANGO_SETTINGS_MODULE": "tests.settings"}
+    env.pop("FIDELIS_ONNX_SPIN", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=django_settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_onnx_threads_wait_idle_in_queue_workers_and_spin_elsewhere(tmp_path, settings):
+    """A queue worker shares its cores with imports: its ONNX Runtime threads must not spin."""
+    assert _spin_setting_in_a_process_started_as("manage.py", "procrastinate", "worker") == "False"
+    assert _spin_setting_in_a_process_started_as("manage.py", "serve") == "True"
+
+    path = tmp_path / "flatten.onnx"
+    torch.onnx.export(
+        torch.nn.Flatten(), torch.zeros(1, 3, 2, 2), path, input_names=["pixels"], dynamo=False
+    )
+    for spin, expected in ((False, "0"), (True, "1")):
+        settings.FIDELIS_ONNX_SPIN = spin
+        options = OnnxTower(path, tower="image").session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == expected
