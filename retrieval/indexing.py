@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -13,9 +14,11 @@ import numpy as np
 import torch
 from django.conf import settings
 from django.db import transaction
+from tqdm import tqdm
 
 from catalog.models import ProductImage
 from retrieval.encoders import ClipEncoder, get_encoder
+from retrieval.keyword import lexicon_refresh
 from retrieval.models import ImageEmbedding, PendingImage, ProductEmbedding
 from retrieval.vector_index import ensure_vector_indexes
 
@@ -119,6 +122,16 @@ def embed_pending_images(
             embedded += len(readable)
             if on_batch:
                 on_batch(len(batch))
+
+
+def embed_in_this_process(encoder: ClipEncoder) -> int:
+    """Embed every image still without a vector, here and now, with a progress bar; then
+    refresh the typo-correction lexicon once. What `demo` and `reindex` run before serving."""
+    pending = ProductImage.objects.exclude(embeddings__encoder=encoder.identity).count()
+    with tqdm(total=pending, desc="Indexing", unit="image", file=sys.stderr) as bar:
+        embedded = embed_pending_images(encoder=encoder, on_batch=bar.update)
+    lexicon_refresh()
+    return embedded
 
 
 def product_vectors_refresh(*, product_ids: set[int], encoder_identity: str) -> None:

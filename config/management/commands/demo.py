@@ -13,10 +13,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from catalog.demo_data import FEED_COLUMNS, demo_feed_rows
-from catalog.models import Merchant, ProductImage
+from catalog.models import Merchant
 from catalog.services import merchant_add_user, merchant_create
 from config import embedded_db
 
@@ -68,15 +67,9 @@ class Command(BaseCommand):
 
     def _index(self) -> None:
         from retrieval.encoders import get_encoder
-        from retrieval.indexing import embed_pending_images
-        from retrieval.keyword import lexicon_refresh
+        from retrieval.indexing import embed_in_this_process
 
-        encoder = get_encoder()
-        pending = ProductImage.objects.exclude(embeddings__encoder=encoder.identity).count()
-        if pending:
-            with tqdm(total=pending, desc="Indexing", unit="image", file=sys.stderr) as bar:
-                embed_pending_images(encoder=encoder, on_batch=bar.update)
-            lexicon_refresh()
+        embed_in_this_process(get_encoder())
 
     def _serve(self, host: str, port: int) -> None:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]

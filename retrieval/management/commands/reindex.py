@@ -8,10 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from tqdm import tqdm
 
-from catalog.models import ProductImage
 from retrieval.encoders import get_encoder
-from retrieval.indexing import embed_pending_images
-from retrieval.keyword import lexicon_refresh
+from retrieval.indexing import embed_in_this_process
 from retrieval.models import ImageEmbedding, ProductEmbedding
 from retrieval.tasks import embedding_job_defer
 from retrieval.vector_index import Graph, drop_vector_indexes, rebuild_vector_indexes
@@ -89,10 +87,7 @@ class Command(BaseCommand):
             embedding_job_defer()
             self.stdout.write("Queued an indexing job; a worker will run it.")
             return
-        pending = ProductImage.objects.exclude(embeddings__encoder=encoder.identity).count()
-        with tqdm(total=pending, desc="Indexing", unit="image", file=sys.stderr) as bar:
-            count = embed_pending_images(encoder=encoder, on_batch=bar.update)
-        lexicon_refresh()
+        count = embed_in_this_process(encoder)
         self.stdout.write(f"{count} images embedded with {encoder.identity}.")
 
     def _prune(self, *, keep: str) -> None:
