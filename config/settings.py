@@ -313,6 +313,9 @@ FIDELIS_LEXICON_REFRESH_DELAY_S = float(os.environ.get("FIDELIS_LEXICON_REFRESH_
 # How often a worker also scans every image for one without a vector (retrieval/indexing.py):
 # new images are taken from the indexing backlog; the scan finds vectors missing otherwise.
 FIDELIS_INDEXING_FULL_SCAN_S = float(os.environ.get("FIDELIS_INDEXING_FULL_SCAN_S", "600"))
+# How long a queue worker may wait for images still arriving to fill a batch
+# (retrieval/indexing.py).
+FIDELIS_INDEXING_GATHER_S = float(os.environ.get("FIDELIS_INDEXING_GATHER_S", "0.5"))
 
 # Merchants' synonyms applied to the keyword half (search_eval --compare synonyms=off turns it off).
 FIDELIS_SYNONYMS = env_bool("FIDELIS_SYNONYMS", True)

@@ -20,7 +20,7 @@ EMBED_LOCK = "embed-pending-images"
 
 @app.task(name="retrieval.embed_pending_images", queue="indexing", queueing_lock=EMBED_LOCK)
 def embed_pending_images() -> int:
-    count = indexing.embed_pending_images()
+    count = indexing.embed_pending_images(gather_s=settings.FIDELIS_INDEXING_GATHER_S)
     logger.info("Indexed %d product images", count)
     if count:
         lexicon_refresh_after_indexing()  # new products' words become typo-correctable

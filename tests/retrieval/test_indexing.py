@@ -162,3 +162,47 @@ def test_indexing_jobs_share_one_delayed_lexicon_refresh(photo_folder, run_jobs,
     run_jobs()
     assert _waiting_refreshes() == []
     assert _lexicon_has("zebracorn")
+
+
+def test_a_queue_worker_gathers_images_still_arriving_into_one_batch(photo_folder, monkeypatch):
+    """A worker keeping up with an import finds an image or two each time it looks (a batch of
+    one costs twice the CPU an image): while more keep arriving it waits for them, and a lone
+    image waits one step only."""
+    from types import SimpleNamespace
+
+    from retrieval import indexing
+
+    call_command("import_catalog", str(photo_folder(7)), stdout=None)
+    identity = get_encoder().identity
+    monkeypatch.setitem(indexing._last_full_scan, identity, time.monotonic())  # backlog only
+    images = list(ProductImage.objects.order_by("pk"))
+    PendingImage.objects.filter(image__in=images[2:]).delete()  # 2 waiting, the rest to come
+    arriving = [images[2:4], images[4:6]]
+    steps = []
+
+    def sleep(seconds: float) -> None:  # the import commits more images while the worker waits
+        steps.append(seconds)
+        if arriving:
+            PendingImage.objects.bulk_create(PendingImage(image=image) for image in arriving.pop(0))
+
+    monkeypatch.setattr(indexing, "time", SimpleNamespace(monotonic=time.monotonic, sleep=sleep))
+    batches = []
+    assert indexing.embed_pending_images(on_batch=batches.append, gather_s=60) == 6
+    assert batches == [6]  # 2 waiting + 2 + 2 arrived; then a step with nothing new ended it
+    assert len(steps) == 3
+
+    # Nothing arriving: the last image is embedded after one step, not after 60 s.
+    PendingImage.objects.create(image=images[6])
+    steps.clear()
+    batches.clear()
+    assert indexing.embed_pending_images(on_batch=batches.append, gather_s=60) == 1
+    assert (batches, len(steps)) == ([1], 1)
+
+    # Without gathering (in-process indexing: demo, reindex) the batch is what is waiting.
+    ImageEmbedding.objects.filter(image__in=images[:2]).delete()
+    PendingImage.objects.bulk_create(PendingImage(image=image) for image in images[:2])
+    arriving.append(images[2:4])
+    steps.clear()
+    batches.clear()
+    assert indexing.embed_pending_images(on_batch=batches.append) == 2
+    assert (batches, steps) == ([2], [])
