@@ -37,8 +37,8 @@ def django_setup(profile: str = "bench", keep: Path | None = None) -> None:
         os.environ["FIDELIS_MEDIA_ROOT"] = str(keep.resolve() / "media")
     else:
         if not os.environ.get("DATABASE_URL"):
-            os.environ["FIDELIS_PGDATA"] = _scratch_dir("fidelis-bench-pg.")
-        os.environ["FIDELIS_MEDIA_ROOT"] = _scratch_dir("fidelis-bench-media.")
+            os.environ["FIDELIS_PGDATA"] = scratch_dir("fidelis-bench-pg.")
+        os.environ["FIDELIS_MEDIA_ROOT"] = scratch_dir("fidelis-bench-media.")
     import django
     from django.conf import settings
     from django.core.management import call_command
@@ -79,7 +79,8 @@ def django_teardown() -> None:
 _SCRATCH: list[str] = []
 
 
-def _scratch_dir(prefix: str) -> str:
+def scratch_dir(prefix: str) -> str:
+    """A new temporary directory, removed with the benchmark's database at teardown."""
     path = tempfile.mkdtemp(prefix=prefix)
     _SCRATCH.append(path)
     return path

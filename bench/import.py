@@ -46,7 +46,15 @@ from pathlib import Path
 
 import requests
 from cluster_hosts import app_host, serving, wait_until
-from common import DATASET, RESULTS, log_tail, print_table, run_benchmark, start_worker
+from common import (
+    DATASET,
+    RESULTS,
+    log_tail,
+    print_table,
+    run_benchmark,
+    scratch_dir,
+    start_worker,
+)
 from PIL import Image, ImageEnhance
 from tqdm import tqdm
 
@@ -330,7 +338,8 @@ def run(args) -> dict:
     from catalog.services import merchant_create
 
     sources = sorted(DATASET.glob("*/*/*.jpg"))
-    folder = Path(tempfile.mkdtemp(prefix="fidelis-bench-feed."))
+    # Removed at teardown: the feed's images take ~60 MB per 1,000 products.
+    folder = Path(scratch_dir("fidelis-bench-feed."))
     merchant = merchant_create(name="Bench Shop", slug="bench-shop")
     results: dict = {
         "profile": "bench",
