@@ -11,6 +11,7 @@ nonsense word stays as typed and matches nothing.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -70,10 +71,27 @@ FROM catalog_product
 WHERE {every} AND id IN ({products})
 LIMIT %s
 """
-# A word that may match by category or synonym is an OR, which the GIN index cannot serve
-# alone: with the LIMIT, the planner then walked the primary key filtering row by row (7.9 ms
-# for "slim trousers" at 100,000 products). Fenced (OFFSET 0), the matches come from a bitmap
-# of the OR's branches first and the strict-fidelity rule checks only those: 3.6 ms.
+# A slot that may also match by category or synonym is an OR, which the GIN index cannot serve
+# alone; the planner then ORed a GIN bitmap with the category's B-tree bitmap, both covering
+# every match before the LIMIT could stop anything ("wool hat": 16 ms at 1,000,000 products).
+# - With a slot of words only in the query, its words drive the GIN index and the ORs are
+#   checked on the rows it finds: `IS TRUE` keeps the planner from serving them by index
+#   ("wool hat": 9 ms).
+# - With none ("hat"), the statement is a UNION ALL of branches, one for each way to meet
+#   every slot (the words; the category), each with its own LIMIT: a category-only branch is a
+#   B-tree scan that stops at the LIMIT ("hat": 18 -> 5 ms), and a category's products find
+#   their place beside a flood of word matches.
+_MATCHES_UNION_SQL = """
+SELECT DISTINCT ON (id) id,
+  ts_rank(search_document, {any}) + CASE WHEN category_id = ANY(%s) THEN 0.1 ELSE 0 END
+FROM ({branches}) AS matched
+"""
+_BRANCH_SQL = """(SELECT id, search_document, category_id FROM catalog_product
+  WHERE {every} AND id IN ({products}) LIMIT %s)"""
+# Each branch is a scan of its own: a query with more ways to meet its slots than this (several
+# slots, each with a category or synonyms, and no slot of words only) is one statement of ORs
+# ("long sleeve", both words naming one category: 4 branches 23 ms, one OR 17).
+MAX_BRANCHES = 3
 _MATCHES_FENCED_SQL = """
 SELECT id, ts_rank(search_document, {any}) + CASE WHEN category_id = ANY(%s) THEN 0.1 ELSE 0 END
 FROM (SELECT id, search_document, category_id FROM catalog_product WHERE {every} OFFSET 0)
@@ -81,6 +99,9 @@ FROM (SELECT id, search_document, category_id FROM catalog_product WHERE {every}
 WHERE id IN ({products})
 LIMIT %s
 """
+_WORDS_CONDITION = "search_document @@ plainto_tsquery('english', %s)"
+_SYNONYM_CONDITION = f"(merchant_id = ANY(%s) AND {_WORDS_CONDITION})"
+_CATEGORY_CONDITION = "category_id = ANY(%s)"
 
 
 @dataclass(frozen=True)
@@ -213,24 +234,7 @@ def slot_match_rows(slots: tuple[Slot, ...], filters: SearchFilters) -> KeywordM
 
 def _slot_matches(slots: tuple[Slot, ...], filters: SearchFilters, *, with_rows: bool):
     """The best KEYWORD_LIMIT (score, id) rows of slot_matches(), or (score, *match row)."""
-    products, product_params = filters.products_sql()
-    every, every_params = [], []
-    for slot in slots:
-        condition, params = _slot_condition(slot)
-        every.append(condition)
-        every_params += params
-    any_word = " || ".join(["plainto_tsquery('english', %s)"] * len(slots))
-    category_ids = sorted({pk for slot in slots for pk in slot.category_ids})
-    fenced = any(slot.category_ids or slot.alternatives for slot in slots)
-    template = _MATCHES_FENCED_SQL if fenced else _MATCHES_SQL
-    sql = template.format(any=f"({any_word})", products=products, every=" AND ".join(every))
-    params = [
-        *[slot.text for slot in slots],
-        category_ids,
-        *every_params,
-        *product_params,
-        KEYWORD_SCAN_LIMIT,
-    ]
+    sql, params = _matches_statement(slots, filters)
     with read_connection().cursor() as cursor:
         cursor.execute(match_rows_around(sql) if with_rows else sql, params)
         rows = cursor.fetchall() if with_rows else [(score, pk) for pk, score in cursor]
@@ -238,18 +242,75 @@ def _slot_matches(slots: tuple[Slot, ...], filters: SearchFilters, *, with_rows:
     return rows[:KEYWORD_LIMIT]
 
 
-def _slot_condition(slot: Slot) -> tuple[str, list]:
-    conditions = ["search_document @@ plainto_tsquery('english', %s)"]
-    params: list = [slot.text]
+def _matches_statement(slots: tuple[Slot, ...], filters: SearchFilters) -> tuple[str, list]:
+    """(id, score) rows of matches of every slot, up to KEYWORD_SCAN_LIMIT a branch."""
+    products, product_params = filters.products_sql()
+    any_word = "(" + " || ".join(["plainto_tsquery('english', %s)"] * len(slots)) + ")"
+    category_ids = sorted({pk for slot in slots for pk in slot.category_ids})
+    params = [*[slot.text for slot in slots], category_ids]
+    words_only = [slot for slot in slots if not (slot.category_ids or slot.alternatives)]
+    branches = [] if words_only else _branches(slots)
+    if words_only or len(branches) > MAX_BRANCHES:
+        # The fence (OFFSET 0) where no words drive the scan: the matches then come from a
+        # bitmap of the ORs first and the strict-fidelity rule checks only those, instead of
+        # the planner walking the primary key filtering row by row (7.9 ms for "slim trousers"
+        # at 100,000 products; 3.6 fenced).
+        template = _MATCHES_SQL if words_only else _MATCHES_FENCED_SQL
+        conditions = [_slot_condition(slot, indexed=not words_only) for slot in slots]
+        every = " AND ".join(condition for condition, _ in conditions)
+        params += [param for _, condition_params in conditions for param in condition_params]
+        sql = template.format(any=any_word, products=products, every=every)
+        return sql, [*params, *product_params, KEYWORD_SCAN_LIMIT]
+    parts = []
+    for every, every_params in branches:
+        parts.append(_BRANCH_SQL.format(every=every, products=products))
+        params += [*every_params, *product_params, KEYWORD_SCAN_LIMIT]
+    sql = _MATCHES_UNION_SQL.format(any=any_word, branches=" UNION ALL ".join(parts))
+    return sql, params
+
+
+def _branches(slots: tuple[Slot, ...]) -> list[tuple[str, list]]:
+    """Each way to meet every slot (one of each slot's words, category or synonyms), as SQL."""
+    options = []
+    for slot in slots:
+        ways = [(_WORDS_CONDITION, [slot.text])]
+        ways += [
+            (_SYNONYM_CONDITION, [list(alt.merchant_ids), alt.text]) for alt in slot.alternatives
+        ]
+        if slot.category_ids:
+            ways.append((None, set(slot.category_ids)))
+        options.append(ways)
+    branches = []
+    for ways in itertools.product(*options):
+        texts = [(sql, params) for sql, params in ways if sql]
+        category_sets = [ids for sql, ids in ways if sql is None]
+        if category_sets:
+            categories = set.intersection(*category_sets)
+            if not categories:  # a product has one category: no product meets this branch
+                continue
+            # Where words drive the GIN index, the category is checked on the rows they find.
+            category = _CATEGORY_CONDITION if not texts else f"({_CATEGORY_CONDITION}) IS TRUE"
+            texts.append((category, [sorted(categories)]))
+        branches.append(
+            (" AND ".join(sql for sql, _ in texts), [p for _, params in texts for p in params])
+        )
+    return branches
+
+
+def _slot_condition(slot: Slot, *, indexed: bool = True) -> tuple[str, list]:
+    """The slot's words, category and synonyms as one OR; `indexed=False` keeps the planner
+    from serving it by an index, so other conditions drive the scan."""
+    conditions, params = [_WORDS_CONDITION], [slot.text]
     if slot.category_ids:
-        conditions.append("category_id = ANY(%s)")
+        conditions.append(_CATEGORY_CONDITION)
         params.append(list(slot.category_ids))
     for alternative in slot.alternatives:
-        conditions.append(
-            "(merchant_id = ANY(%s) AND search_document @@ plainto_tsquery('english', %s))"
-        )
+        conditions.append(_SYNONYM_CONDITION)
         params += [list(alternative.merchant_ids), alternative.text]
-    return f"({' OR '.join(conditions)})", params
+    if len(conditions) == 1:
+        return conditions[0], params
+    either = f"({' OR '.join(conditions)})"
+    return (either if indexed else f"{either} IS TRUE"), params
 
 
 def slot_counts(slots: tuple[Slot, ...], filters: SearchFilters, *, cap: int) -> list[int]:

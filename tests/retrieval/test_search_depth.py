@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 
 from catalog.models import Merchant, OutOfStockResults, Product
+from retrieval.keyword import lexicon_refresh
 from tests.factories import merchant_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,6 +34,33 @@ def test_a_word_matches_only_the_products_that_carry_it(client, indexed_catalog)
     assert set(ids(body)) == dresses and body["total"] == len(dresses)
     assert body["recovery"] is None
     assert sum(c["count"] for c in body["facets"]["category"]) == body["total"]
+
+
+def test_a_word_finds_its_category_and_the_products_that_say_it_alike(
+    client, monkeypatch, indexed_catalog
+):
+    """ "dress" matches the dress category and every product that says "dress": with more of
+    each than one scan reads, the results still hold both kinds. With a word of its own
+    beside it, "dress" still matches by category."""
+    monkeypatch.setattr("retrieval.keyword.KEYWORD_SCAN_LIMIT", 2)
+    dresses = indexed_catalog.filter(category__slug="dress")
+    for i, dress in enumerate(dresses):
+        Product.objects.filter(pk=dress.pk).update(title=f"Gown {i}", description="A gown.")
+    shirts = list(indexed_catalog.filter(category__slug="shirt")[:3])
+    for i, shirt in enumerate(shirts):
+        Product.objects.filter(pk=shirt.pk).update(title=f"Dress shirt {i}", description="")
+
+    found = set(ids(search(client, q="dress", page_size=100)))
+
+    assert len(found & set(dresses.values_list("pk", flat=True))) >= 2  # by category
+    assert len(found & {shirt.pk for shirt in shirts}) >= 2  # by their words
+    # Another word alongside: the dresses carry "gown" and the category, the shirts no "gown".
+    monkeypatch.undo()
+    lexicon_refresh()
+    gowns = search(client, q="gown dress", page_size=100)
+    assert (
+        set(ids(gowns)) == set(dresses.values_list("pk", flat=True)) and gowns["recovery"] is None
+    )
 
 
 def test_vector_only_hits_count_only_above_the_models_cut_off(client, settings, indexed_catalog):
