@@ -40,8 +40,9 @@ def test_a_word_finds_its_category_and_the_products_that_say_it_alike(
     client, monkeypatch, indexed_catalog
 ):
     """ "dress" matches the dress category and every product that says "dress": with more of
-    each than one scan reads, the results still hold both kinds. With a word of its own
-    beside it, "dress" still matches by category."""
+    each than one scan reads, the results still hold both kinds, and with enough, all of
+    them, however the statement is built. With a word of its own beside it, "dress" still
+    matches by category."""
     monkeypatch.setattr("retrieval.keyword.KEYWORD_SCAN_LIMIT", 2)
     dresses = indexed_catalog.filter(category__slug="dress")
     for i, dress in enumerate(dresses):
@@ -52,15 +53,20 @@ def test_a_word_finds_its_category_and_the_products_that_say_it_alike(
 
     found = set(ids(search(client, q="dress", page_size=100)))
 
-    assert len(found & set(dresses.values_list("pk", flat=True))) >= 2  # by category
-    assert len(found & {shirt.pk for shirt in shirts}) >= 2  # by their words
-    # Another word alongside: the dresses carry "gown" and the category, the shirts no "gown".
+    dress_ids, shirt_ids = set(dresses.values_list("pk", flat=True)), {s.pk for s in shirts}
+    assert len(found & dress_ids) >= 2  # by category
+    assert len(found & shirt_ids) >= 2  # by their words
     monkeypatch.undo()
+    assert set(ids(search(client, q="dress", page_size=100))) == dress_ids | shirt_ids
+    # As one statement of ORs (a query with more ways to meet its words): the same matches.
+    monkeypatch.setattr("retrieval.keyword.MAX_BRANCHES", 1)
+    assert set(ids(search(client, q="dress", page_size=100))) == dress_ids | shirt_ids
+    monkeypatch.undo()
+    # Another word alongside: the dresses carry "gown" and the category, the shirts no "gown".
     lexicon_refresh()
     gowns = search(client, q="gown dress", page_size=100)
-    assert (
-        set(ids(gowns)) == set(dresses.values_list("pk", flat=True)) and gowns["recovery"] is None
-    )
+    assert gowns["recovery"] is None
+    assert set(ids(gowns)) == dress_ids
 
 
 def test_vector_only_hits_count_only_above_the_models_cut_off(client, settings, indexed_catalog):
