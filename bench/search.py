@@ -150,12 +150,7 @@ def run(args) -> dict:
     def exact(q, limit=10):
         with transaction.atomic():
             with connection.cursor() as cursor:
-                # The search sessions start no parallel workers (retrieval/session.py); the
-                # exact scan baseline keeps PostgreSQL's default, as it was measured before.
-                cursor.execute(
-                    "SET LOCAL enable_indexscan = off; "
-                    "SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
-                )
+                cursor.execute("SET LOCAL enable_indexscan = off")
             return product_vector_ranking(q, encoder=encoder, filters=filters, limit=limit)
 
     # Recall first, then each timing in its own loop: an exact scan between two HNSW queries

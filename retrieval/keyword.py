@@ -73,14 +73,14 @@ LIMIT %s
 """
 # A slot that may also match by category or synonym is an OR, which the GIN index cannot serve
 # alone; the planner then ORed a GIN bitmap with the category's B-tree bitmap, both covering
-# every match before the LIMIT could stop anything ("wool hat": 16 ms at 1,000,000 products).
+# every match before the LIMIT could stop anything (at 1,000,000 products, bench/search.py):
 # - With a slot of words only in the query, its words drive the GIN index and the ORs are
 #   checked on the rows it finds: `IS TRUE` keeps the planner from serving them by index
-#   ("wool hat": 9 ms).
+#   ("wool hat" 16 -> 11 ms).
 # - With none ("hat"), the statement is a UNION ALL of branches, one for each way to meet
-#   every slot (the words; the category), each with its own LIMIT: a category-only branch is a
-#   B-tree scan that stops at the LIMIT ("hat": 18 -> 5 ms), and a category's products find
-#   their place beside a flood of word matches.
+#   every slot (the words; the category), sharing the LIMIT: a category-only branch is a B-tree
+#   scan that stops at its LIMIT ("hat" 18 -> 3 ms), and a category's products find their place
+#   beside a flood of word matches.
 _MATCHES_UNION_SQL = """
 SELECT DISTINCT ON (id) id,
   ts_rank(search_document, {any}) + CASE WHEN category_id = ANY(%s) THEN 0.1 ELSE 0 END
@@ -243,7 +243,8 @@ def _slot_matches(slots: tuple[Slot, ...], filters: SearchFilters, *, with_rows:
 
 
 def _matches_statement(slots: tuple[Slot, ...], filters: SearchFilters) -> tuple[str, list]:
-    """(id, score) rows of matches of every slot, up to KEYWORD_SCAN_LIMIT a branch."""
+    """(id, score) rows of up to KEYWORD_SCAN_LIMIT matches of every slot, shared evenly by
+    the statement's branches."""
     products, product_params = filters.products_sql()
     any_word = "(" + " || ".join(["plainto_tsquery('english', %s)"] * len(slots)) + ")"
     category_ids = sorted({pk for slot in slots for pk in slot.category_ids})
@@ -251,11 +252,11 @@ def _matches_statement(slots: tuple[Slot, ...], filters: SearchFilters) -> tuple
     words_only = [slot for slot in slots if not (slot.category_ids or slot.alternatives)]
     branches = [] if words_only else _branches(slots)
     if words_only or len(branches) > MAX_BRANCHES:
-        # The fence (OFFSET 0) where no words drive the scan: the matches then come from a
-        # bitmap of the ORs first and the strict-fidelity rule checks only those, instead of
-        # the planner walking the primary key filtering row by row (7.9 ms for "slim trousers"
-        # at 100,000 products; 3.6 fenced).
-        template = _MATCHES_SQL if words_only else _MATCHES_FENCED_SQL
+        # Words of their own drive the scan, the ORs checked on their rows; with none, the ORs
+        # are fenced (OFFSET 0): the matches then come from a bitmap of the ORs first and the
+        # strict-fidelity rule checks only those, instead of the planner walking the primary
+        # key filtering row by row (7.9 ms for "slim trousers" at 100,000 products; 3.6).
+        template = _MATCHES_FENCED_SQL if len(words_only) < len(slots) else _MATCHES_SQL
         conditions = [_slot_condition(slot, indexed=not words_only) for slot in slots]
         every = " AND ".join(condition for condition, _ in conditions)
         params += [param for _, condition_params in conditions for param in condition_params]
@@ -264,35 +265,38 @@ def _matches_statement(slots: tuple[Slot, ...], filters: SearchFilters) -> tuple
     parts = []
     for every, every_params in branches:
         parts.append(_BRANCH_SQL.format(every=every, products=products))
-        params += [*every_params, *product_params, KEYWORD_SCAN_LIMIT]
+        params += [*every_params, *product_params, KEYWORD_SCAN_LIMIT // len(branches)]
     sql = _MATCHES_UNION_SQL.format(any=any_word, branches=" UNION ALL ".join(parts))
     return sql, params
 
 
 def _branches(slots: tuple[Slot, ...]) -> list[tuple[str, list]]:
-    """Each way to meet every slot (one of each slot's words, category or synonyms), as SQL."""
+    """Each way to meet every slot (one of each slot's words, synonyms or category), as SQL."""
     options = []
     for slot in slots:
-        ways = [(_WORDS_CONDITION, [slot.text])]
+        ways: list = [(_WORDS_CONDITION, [slot.text])]
         ways += [
             (_SYNONYM_CONDITION, [list(alt.merchant_ids), alt.text]) for alt in slot.alternatives
         ]
         if slot.category_ids:
-            ways.append((None, set(slot.category_ids)))
+            ways.append(frozenset(slot.category_ids))  # merged with the branch's others below
         options.append(ways)
     branches = []
     for ways in itertools.product(*options):
-        texts = [(sql, params) for sql, params in ways if sql]
-        category_sets = [ids for sql, ids in ways if sql is None]
+        conditions = [way for way in ways if isinstance(way, tuple)]
+        category_sets = [way for way in ways if isinstance(way, frozenset)]
         if category_sets:
-            categories = set.intersection(*category_sets)
+            categories = frozenset.intersection(*category_sets)
             if not categories:  # a product has one category: no product meets this branch
                 continue
             # Where words drive the GIN index, the category is checked on the rows they find.
-            category = _CATEGORY_CONDITION if not texts else f"({_CATEGORY_CONDITION}) IS TRUE"
-            texts.append((category, [sorted(categories)]))
+            category = f"({_CATEGORY_CONDITION}) IS TRUE" if conditions else _CATEGORY_CONDITION
+            conditions.append((category, [sorted(categories)]))
         branches.append(
-            (" AND ".join(sql for sql, _ in texts), [p for _, params in texts for p in params])
+            (
+                " AND ".join(sql for sql, _ in conditions),
+                [param for _, params in conditions for param in params],
+            )
         )
     return branches
 

@@ -43,10 +43,6 @@ def search_settings(ef_search: int) -> dict:
         "hnsw.ef_search": ef_search,
         "hnsw.max_scan_tuples": MAX_SCAN_TUPLES,
         "pg_trgm.similarity_threshold": TRIGRAM_THRESHOLD,
-        # A search statement reads a few hundred rows, and its two halves already run at once:
-        # starting parallel workers for it cost more than they saved (a keyword statement at
-        # 1,000,000 products: 4.9 ms without them, 8.5 with; bench/search.py's queries).
-        "max_parallel_workers_per_gather": 0,
     }
 
 
