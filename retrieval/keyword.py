@@ -250,18 +250,19 @@ def _matches_statement(slots: tuple[Slot, ...], filters: SearchFilters) -> tuple
     category_ids = sorted({pk for slot in slots for pk in slot.category_ids})
     params = [*[slot.text for slot in slots], category_ids]
     words_only = [slot for slot in slots if not (slot.category_ids or slot.alternatives)]
-    branches = [] if words_only else _branches(slots)
+    branches = [] if words_only else _branches(slots, most=MAX_BRANCHES + 1)
     if words_only or len(branches) > MAX_BRANCHES:
         # Words of their own drive the scan, the ORs checked on their rows; with none, the ORs
         # are fenced (OFFSET 0): the matches then come from a bitmap of the ORs first and the
         # strict-fidelity rule checks only those, instead of the planner walking the primary
         # key filtering row by row (7.9 ms for "slim trousers" at 100,000 products; 3.6).
-        template = _MATCHES_FENCED_SQL if len(words_only) < len(slots) else _MATCHES_SQL
-        conditions = [_slot_condition(slot, indexed=not words_only) for slot in slots]
-        every = " AND ".join(condition for condition, _ in conditions)
-        params += [param for _, condition_params in conditions for param in condition_params]
+        with_ors = len(words_only) < len(slots)
+        template = _MATCHES_FENCED_SQL if with_ors else _MATCHES_SQL
+        every, every_params = _joined(
+            [_slot_condition(slot, indexed=not words_only) for slot in slots], " AND "
+        )
         sql = template.format(any=any_word, products=products, every=every)
-        return sql, [*params, *product_params, KEYWORD_SCAN_LIMIT]
+        return sql, [*params, *every_params, *product_params, KEYWORD_SCAN_LIMIT]
     parts = []
     for every, every_params in branches:
         parts.append(_BRANCH_SQL.format(every=every, products=products))
@@ -270,14 +271,13 @@ def _matches_statement(slots: tuple[Slot, ...], filters: SearchFilters) -> tuple
     return sql, params
 
 
-def _branches(slots: tuple[Slot, ...]) -> list[tuple[str, list]]:
-    """Each way to meet every slot (one of each slot's words, synonyms or category), as SQL."""
+def _branches(slots: tuple[Slot, ...], *, most: int) -> list[tuple[str, list]]:
+    """Each way to meet every slot (one of each slot's words, synonyms or category), as SQL;
+    at most `most` of them: the ways multiply with the slots (a query of 30 category words has
+    2**30), so they are listed only as far as a caller may use them."""
     options = []
     for slot in slots:
-        ways: list = [(_WORDS_CONDITION, [slot.text])]
-        ways += [
-            (_SYNONYM_CONDITION, [list(alt.merchant_ids), alt.text]) for alt in slot.alternatives
-        ]
+        ways: list = _text_ways(slot)
         if slot.category_ids:
             ways.append(frozenset(slot.category_ids))  # merged with the branch's others below
         options.append(ways)
@@ -292,29 +292,38 @@ def _branches(slots: tuple[Slot, ...]) -> list[tuple[str, list]]:
             # Where words drive the GIN index, the category is checked on the rows they find.
             category = f"({_CATEGORY_CONDITION}) IS TRUE" if conditions else _CATEGORY_CONDITION
             conditions.append((category, [sorted(categories)]))
-        branches.append(
-            (
-                " AND ".join(sql for sql, _ in conditions),
-                [param for _, params in conditions for param in params],
-            )
-        )
+        branches.append(_joined(conditions, " AND "))
+        if len(branches) == most:
+            break
     return branches
 
 
+def _text_ways(slot: Slot) -> list[tuple[str, list]]:
+    """The slot's words, and each merchant's synonym for them, as SQL conditions."""
+    return [(_WORDS_CONDITION, [slot.text])] + [
+        (_SYNONYM_CONDITION, [list(alternative.merchant_ids), alternative.text])
+        for alternative in slot.alternatives
+    ]
+
+
+def _joined(conditions: list[tuple[str, list]], operator: str) -> tuple[str, list]:
+    """(sql, params) conditions joined by `operator`, their params in order."""
+    return (
+        operator.join(sql for sql, _ in conditions),
+        [param for _, params in conditions for param in params],
+    )
+
+
 def _slot_condition(slot: Slot, *, indexed: bool = True) -> tuple[str, list]:
-    """The slot's words, category and synonyms as one OR; `indexed=False` keeps the planner
+    """The slot's words, synonyms and category as one OR; `indexed=False` keeps the planner
     from serving it by an index, so other conditions drive the scan."""
-    conditions, params = [_WORDS_CONDITION], [slot.text]
+    ways = _text_ways(slot)
     if slot.category_ids:
-        conditions.append(_CATEGORY_CONDITION)
-        params.append(list(slot.category_ids))
-    for alternative in slot.alternatives:
-        conditions.append(_SYNONYM_CONDITION)
-        params += [list(alternative.merchant_ids), alternative.text]
-    if len(conditions) == 1:
-        return conditions[0], params
-    either = f"({' OR '.join(conditions)})"
-    return (either if indexed else f"{either} IS TRUE"), params
+        ways.append((_CATEGORY_CONDITION, [list(slot.category_ids)]))
+    if len(ways) == 1:
+        return ways[0]
+    either, params = _joined(ways, " OR ")
+    return (f"({either})" if indexed else f"({either}) IS TRUE"), params
 
 
 def slot_counts(slots: tuple[Slot, ...], filters: SearchFilters, *, cap: int) -> list[int]:

@@ -1,9 +1,11 @@
 """What shoppers expect of search, through HTTP: honest match sets, zero-result recovery, sort,
 disjunctive and attribute facets, variants, highlighting, and the out-of-stock rule."""
 
+import threading
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from catalog.models import Merchant, OutOfStockResults, Product
@@ -67,6 +69,26 @@ def test_a_word_finds_its_category_and_the_products_that_say_it_alike(
     gowns = search(client, q="gown dress", page_size=100)
     assert gowns["recovery"] is None
     assert set(ids(gowns)) == dress_ids
+
+
+def test_a_query_of_many_category_words_is_answered(client, indexed_catalog):
+    """Each word that names a category doubles the ways a product can meet the query: 33 of
+    them, the longest query taken, are answered as one statement, not 2**33 branches."""
+    answered = []
+
+    def ask():
+        try:
+            answered.append(search(client, q=" ".join(["dress"] * 33), page_size=100))
+        finally:
+            connection.close()
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    asking.join(timeout=60)  # a bound on a hang, not a timing: the answer takes milliseconds
+
+    assert answered, "no answer within 60 s"
+    dresses = indexed_catalog.filter(category__slug="dress").values_list("pk", flat=True)
+    assert set(ids(answered[0])) == set(dresses)
 
 
 def test_vector_only_hits_count_only_above_the_models_cut_off(client, settings, indexed_catalog):
