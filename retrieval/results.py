@@ -71,12 +71,16 @@ class Selection:
 
     values: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    def admits(self, match: Match, *, leaving_out: str | None = None) -> bool:
-        return all(
-            getattr(match, facet) in chosen
+    def admitted(self, matches: list[Match], *, leaving_out: str | None = None) -> list[Match]:
+        """The matches whose values the selection admits (but for facet `leaving_out`)."""
+        ticked = [
+            (facet, chosen)
             for facet, chosen in self.values.items()
             if chosen and facet != leaving_out
-        )
+        ]
+        if not ticked:  # most searches: no call per match (a search counts ~1,200 of them)
+            return matches
+        return [m for m in matches if all(getattr(m, f) in chosen for f, chosen in ticked)]
 
     def chosen(self, facet: str) -> frozenset[str]:
         return self.values.get(facet, frozenset())
@@ -132,7 +136,7 @@ def arrange(
     matches = [m for m in _matches([*hits, *extra], rows or {}) if m.product_id not in hidden]
     if relevance:
         matches = [_lifted(m, rules) for m in matches]
-    selected = [m for m in matches if selection.admits(m)]
+    selected = selection.admitted(matches)
     tiles = _one_per_group(selected, first=set(pins))
     tiles.sort(key=_SORT_KEYS[sort])
     if pins:
@@ -226,9 +230,9 @@ def _facets(matches: list[Match], tiles: list[Match], selection: Selection) -> d
         # Counted over the matches the *other* facets admit, one count per item.
         groups: dict[str, set] = defaultdict(set)
         names: dict[str, str] = {}
-        for match in matches:
+        for match in selection.admitted(matches, leaving_out=facet):
             value = getattr(match, facet)
-            if value and selection.admits(match, leaving_out=facet):
+            if value:
                 groups[value].add(match.group)
                 if facet == "category":
                     names[value] = match.category_name
