@@ -5,7 +5,8 @@
 
 Real photos stand in for generated ones (a random-weight generator does not make natural images):
 1. register `--registered` photos of the validation + test splits as if generated and try to
-   import edited copies of each (bench/edits.py: recall, bits or inliers, ms per edit);
+   import edited copies of each (bench/edits.py: recall, bits or inliers, ms per edit; each
+   copy let through counted as "not voted", its entry never a candidate, or "not verified");
 2. check every train photo untouched (false refusals);
 3. all pairs: register every photo of the shared set and check each against all the others (its
    own entry hidden), so every pair of different real photos is tried (~7.1M pairs); then the
@@ -31,6 +32,7 @@ import io
 import os
 import random
 import time
+from collections import Counter
 from pathlib import Path
 
 import edits
@@ -146,7 +148,22 @@ def add_synthetic_entries(count: int) -> float:
     return time.perf_counter() - started
 
 
-def _edit_result(matches: list, entries: list, seconds: list[float]) -> dict:
+def miss_reason(data: bytes, entry) -> str:
+    """Why an edited copy of `entry` passed: "not voted" (the check never verified its entry:
+    neither its keypoints' votes nor its PDQ put it among the candidates) or "not verified"
+    (verified, and its geometry or pixels fell short)."""
+    from catalog import fingerprints
+    from catalog.guard import thresholds
+    from catalog.guard.registry import local_feature_candidates, nearest_by_pdq
+    from catalog.images import inspect_image
+
+    query = fingerprints.query_print(inspect_image(data).image)
+    by_hash = {pk for bits, pk in nearest_by_pdq(query) if bits <= thresholds.PDQ_CANDIDATE_BITS}
+    voted = {pk for pk, _ in local_feature_candidates(query)}
+    return "not verified" if entry.pk in voted | by_hash else "not voted"
+
+
+def _edit_result(matches: list, entries: list, seconds: list[float], misses: Counter) -> dict:
     found = [(m, e) for m, e in zip(matches, entries, strict=True) if m is not None]
     signals: dict[str, int] = {}
     for match, _ in found:
@@ -161,6 +178,8 @@ def _edit_result(matches: list, entries: list, seconds: list[float]) -> dict:
         "median_inliers": median(inliers) if inliers else None,
         "check_p50_ms": median(seconds) * 1000,
         "signals": signals,
+        "misses_not_voted": misses["not voted"],
+        "misses_not_verified": misses["not verified"],
     }
 
 
@@ -171,13 +190,21 @@ def measure(registered_paths, real_paths, edit_set=None, progress=True) -> dict:
     results = {"registered": len(entries), "real_photos": len(real_paths), "edits": {}}
     timings = []
     for name, edit in edit_set.items():
-        matches, seconds = [], []
-        for path in tqdm(registered_paths, desc=name, disable=not progress):
-            match, took = check(edit(Image.open(path)))
+        matches, seconds, misses = [], [], Counter()
+        for path, entry in tqdm(
+            zip(registered_paths, entries, strict=True),
+            total=len(entries),
+            desc=name,
+            disable=not progress,
+        ):
+            data = edit(Image.open(path))
+            match, took = check(data)
             matches.append(match)
             seconds.append(took)
+            if match is None:
+                misses[miss_reason(data, entry)] += 1
         timings += seconds
-        results["edits"][name] = _edit_result(matches, entries, seconds)
+        results["edits"][name] = _edit_result(matches, entries, seconds, misses)
     false_positives = []
     for path in tqdm(real_paths, desc="real photos", disable=not progress):
         match, seconds = check(path.read_bytes())
@@ -375,11 +402,17 @@ def _rows(results: dict) -> list[tuple[str, str, str]]:
                 if edit["median_bits"] is not None
                 else (f"{edit['median_inliers']:.0f} inliers" if edit["median_inliers"] else "-")
             )
+            missed = ""
+            if edit["recall"] < 1:
+                missed = (
+                    f"; missed: {edit['misses_not_voted']} not voted,"
+                    f" {edit['misses_not_verified']} not verified"
+                )
             rows.append(
                 (
                     f"{group}: {name}",
                     f"{edit['recall']:.3f}",
-                    f"{how}, {edit['check_p50_ms']:.0f} ms, {edit['signals']}",
+                    f"{how}, {edit['check_p50_ms']:.0f} ms, {edit['signals']}{missed}",
                 )
             )
     rows.append(

@@ -45,6 +45,10 @@ def test_edited_copies_of_every_class_are_refused_and_real_photos_pass():
         group: True for group in CLASS_RECALL
     }, recall
     assert results["false_positives"] == 0, results["false_positive_examples"]
+    # Every copy let through is told apart: its entry never a candidate, or not verified.
+    for result in results["edits"].values():
+        missed = round(result["tried"] * (1 - result["recall"]))
+        assert result["misses_not_voted"] + result["misses_not_verified"] == missed
 
 
 def test_the_benchmark_fills_the_registry_with_entries_that_match_nothing():
