@@ -63,12 +63,15 @@ ORDER BY typed.position
 # Written in SQL like the vector half (retrieval/vector.py): the ORM's build and compile cost
 # more than PostgreSQL's work. `{products}` is the strict-fidelity rule with the filters.
 _SKU_SQL = "SELECT id FROM catalog_product WHERE upper(sku) = %s AND id IN ({products}) ORDER BY id"
+# A match's score, in every shape of the statement: how well its text matches any of the
+# query's words, and a little more for a product in a category a word names.
+_SCORE = "ts_rank(search_document, {any}) + CASE WHEN category_id = ANY(%s) THEN 0.1 ELSE 0 END"
 # No ORDER BY: the database stops after KEYWORD_SCAN_LIMIT matches (GIN index scan) instead
 # of ranking and sorting every match; the few hundred rows are sorted here.
-_MATCHES_SQL = """
-SELECT id, ts_rank(search_document, {any}) + CASE WHEN category_id = ANY(%s) THEN 0.1 ELSE 0 END
+_MATCHES_SQL = f"""
+SELECT id, {_SCORE}
 FROM catalog_product
-WHERE {every} AND id IN ({products})
+WHERE {{every}} AND id IN ({{products}})
 LIMIT %s
 """
 # A slot that may also match by category or synonym is an OR, which the GIN index cannot serve
@@ -81,10 +84,9 @@ LIMIT %s
 #   every slot (the words; the category), sharing the LIMIT: a category-only branch is a B-tree
 #   scan that stops at its LIMIT ("hat" 18 -> 3 ms), and a category's products find their place
 #   beside a flood of word matches.
-_MATCHES_UNION_SQL = """
-SELECT DISTINCT ON (id) id,
-  ts_rank(search_document, {any}) + CASE WHEN category_id = ANY(%s) THEN 0.1 ELSE 0 END
-FROM ({branches}) AS matched
+_MATCHES_UNION_SQL = f"""
+SELECT DISTINCT ON (id) id, {_SCORE}
+FROM ({{branches}}) AS matched
 """
 _BRANCH_SQL = """(SELECT id, search_document, category_id FROM catalog_product
   WHERE {every} AND id IN ({products}) LIMIT %s)"""
@@ -92,11 +94,11 @@ _BRANCH_SQL = """(SELECT id, search_document, category_id FROM catalog_product
 # slots, each with a category or synonyms, and no slot of words only) is one statement of ORs
 # ("long sleeve", both words naming one category: 4 branches 23 ms, one OR 17).
 MAX_BRANCHES = 3
-_MATCHES_FENCED_SQL = """
-SELECT id, ts_rank(search_document, {any}) + CASE WHEN category_id = ANY(%s) THEN 0.1 ELSE 0 END
-FROM (SELECT id, search_document, category_id FROM catalog_product WHERE {every} OFFSET 0)
+_MATCHES_FENCED_SQL = f"""
+SELECT id, {_SCORE}
+FROM (SELECT id, search_document, category_id FROM catalog_product WHERE {{every}} OFFSET 0)
   AS matched
-WHERE id IN ({products})
+WHERE id IN ({{products}})
 LIMIT %s
 """
 _WORDS_CONDITION = "search_document @@ plainto_tsquery('english', %s)"
