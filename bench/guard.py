@@ -153,14 +153,13 @@ def miss_reason(data: bytes, entry) -> str:
     neither its keypoints' votes nor its PDQ put it among the candidates) or "not verified"
     (verified, and its geometry or pixels fell short)."""
     from catalog import fingerprints
-    from catalog.guard import thresholds
-    from catalog.guard.registry import local_feature_candidates, nearest_by_pdq
+    from catalog.guard import candidates_to_verify
+    from catalog.guard.registry import nearest_by_pdq
     from catalog.images import inspect_image
 
     query = fingerprints.query_print(inspect_image(data).image)
-    by_hash = {pk for bits, pk in nearest_by_pdq(query) if bits <= thresholds.PDQ_CANDIDATE_BITS}
-    voted = {pk for pk, _ in local_feature_candidates(query)}
-    return "not verified" if entry.pk in voted | by_hash else "not voted"
+    candidates = candidates_to_verify(query, nearest_by_pdq(query))
+    return "not verified" if any(pk == entry.pk for pk, _ in candidates) else "not voted"
 
 
 def _edit_result(matches: list, entries: list, seconds: list[float], misses: Counter) -> dict:

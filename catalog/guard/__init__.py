@@ -29,6 +29,7 @@ from catalog.models import GeneratedImage
 __all__ = [
     "GuardMatch",
     "GuardVerdict",
+    "candidates_to_verify",
     "catalog_images_matching",
     "image_guard_check",
     "thresholds",
@@ -55,15 +56,23 @@ def image_guard_check(*, data: bytes, image: Image.Image, sha256: str) -> GuardV
         if is_its_real_source(seen, match):
             match = None
     if match is None:
-        voted = local_feature_candidates(query)
-        voted_ids = {pk for pk, _ in voted}
-        # An entry near by PDQ is verified too (both sides), though no keypoint voted for it.
-        by_hash = [
-            (pk, None)
-            for bits, pk in near
-            if bits <= thresholds.PDQ_CANDIDATE_BITS and pk not in voted_ids
-        ]
-        match = local_feature_match(query, voted + by_hash)
+        match = local_feature_match(query, candidates_to_verify(query, near))
         if match is not None and is_its_real_source(seen, match):
             match = None
     return GuardVerdict(match, pdq=query.pdq, keypoints=query.upright.indexed)
+
+
+def candidates_to_verify(
+    query: fingerprints.QueryPrint, near: list[tuple[int, int]]
+) -> list[tuple[int, bool | None]]:
+    """(entry, side of the query or None for both) pairs a check verifies: those its keypoints
+    voted for, then the entries `near` it by PDQ ((bits, entry), nearest_by_pdq)."""
+    voted = local_feature_candidates(query)
+    voted_ids = {pk for pk, _ in voted}
+    # An entry near by PDQ is verified too (both sides), though no keypoint voted for it.
+    by_hash = [
+        (pk, None)
+        for bits, pk in near
+        if bits <= thresholds.PDQ_CANDIDATE_BITS and pk not in voted_ids
+    ]
+    return voted + by_hash
