@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from io import BytesIO
 from pathlib import Path
 
@@ -148,10 +149,16 @@ def run(args) -> dict:
     def hnsw(q, limit=10):
         return product_vector_ranking(q, encoder=encoder, filters=filters, limit=limit)
 
-    def exact(q, limit=10):
+    @contextmanager
+    def exact_scan():
+        """Rankings inside read every vector instead of walking the HNSW graph."""
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL enable_indexscan = off")
+            yield
+
+    def exact(q, limit=10):
+        with exact_scan():
             return product_vector_ranking(q, encoder=encoder, filters=filters, limit=limit)
 
     # Recall first, then each timing in its own loop: an exact scan between two HNSW queries
@@ -223,18 +230,15 @@ def run(args) -> dict:
 
     # Photo search's recall, last: its exact scans push the image index out of the buffers
     # the timings above ran in.
-    def image_ranked(v, *, exact: bool) -> set[int]:
-        with transaction.atomic():
-            if exact:
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL enable_indexscan = off")
-            ranking = image_vector_ranking(v, encoder=encoder, filters=filters, limit=10)
-            return {pid for pid, _ in ranking}
+    def image_ranked(v) -> set[int]:
+        ranking = image_vector_ranking(v, encoder=encoder, filters=filters, limit=10)
+        return {pid for pid, _ in ranking}
 
-    photo_vectors = encoder.encode_images(torch.stack(pixels))
-    photo_recalls = [
-        len(image_ranked(v, exact=True) & image_ranked(v, exact=False)) / 10 for v in photo_vectors
-    ]
+    photo_recalls = []
+    for v in encoder.encode_images(torch.stack(pixels)):
+        with exact_scan():
+            truth = image_ranked(v)
+        photo_recalls.append(len(truth & image_ranked(v)) / 10)
 
     assert products_searchable().count() == args.products
     results = {
