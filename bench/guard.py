@@ -492,7 +492,10 @@ def run(args) -> dict:
     if args.all_pairs:
         everything = photos("train", 3068) + photos("validation", 341) + photos("test", 372)
         results |= all_pairs(everything)
-        results |= keypoint_index_recall(everything, register(everything), args.keypoint_probes)
+        write_json("guard", results)
+        if args.keypoint_probes:  # 0: no probes (the median of none would fail)
+            entries = register(everything)
+            results |= keypoint_index_recall(everything, entries, args.keypoint_probes)
         for size in (100_000, 1_000_000):
             measured, bound = _rate_per_check(
                 results["all_pairs_false"], results["all_pairs_checked"], size
