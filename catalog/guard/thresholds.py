@@ -109,13 +109,25 @@ MAX_PERSPECTIVE = 0.4
 # of its keypoints in line (150-440 inliers, 45-88% of the overlap's) while its grayscale cells
 # disagree (median 0.64-0.92). Grayscale alone could not refuse it: an orange and a pink t-shirt
 # on one patterned bedspread line up as well (275 inliers, 56%, agreement 0.92). Their colours
-# differ: 40% of the cells (fingerprints.chroma_difference), a covered copy's at most 23% (120
-# photos' band_20, tag_20, band_10, logo_12, page_0.7+band_10 against their originals; with the
-# rule band_20 114 -> 118 of 120 verified, tag_20 116 -> 119, band_10 119 -> 120). Over the 117
-# candidate pairs of all pairs with >= 50 inliers, the geometry below admits only the photo
-# filed twice, a dress the guard already matched, and the bedspread pair, which the colours
-# refuse.
+# differ (MAX_CHROMA below), a covered copy's do not: with the rule band_20 114 -> 118 of 120
+# verified, tag_20 116 -> 119, band_10 119 -> 120. Over the 117 candidate pairs of all pairs
+# with >= 50 inliers, the geometry below admits only the photo filed twice, a dress the guard
+# already matched, and the bedspread pair, which the colours refuse.
 OVERWHELMING_INLIERS = 150
 OVERWHELMING_SHARE = 0.45
 OVERWHELMING_AGREEMENT = 0.6
-MAX_CHROMA = 0.3  # the share of cells of another colour
+
+# Colours (fingerprints.chroma_difference: the share of the overlap's cells whose median Lab
+# a/b differ by more than 10). Two garments of one cut in one pose on one background can line
+# up in grayscale like a copy: the orange and the pink t-shirt differ in 40% of the cells, two
+# t-shirts on one sheet (955d8981 ~ ac2b8fd1, found by all pairs once entries kept 1,500
+# features: 303 inliers, 31% of the overlap's, agreement 0.94) in 44%. A copy covered by a
+# logo, a tag or a band: at most 23% (120 photos' band_20, tag_20, band_10, logo_12,
+# page_0.7+band_10; 60 photos x 49 edits: at most 20%). A verification refuses colours that
+# differ in more than MAX_CHROMA of the cells, a grayscale copy (no colour to compare) aside.
+MAX_CHROMA = 0.3
+# ... unless the grayscale pixels settle it: a copy re-lit (brightness +20%) moves the a/b of
+# saturated colours past 10 in up to 38% of its cells (60 photos x 49 edits, own entries: 2
+# over MAX_CHROMA, both at agreement 0.998), while two different garments never agreed at 0.95
+# (the two t-shirts above: 0.94). A recoloured copy keeps its grayscale, and so is found too.
+SAME_PIXELS_AGREEMENT = 0.97

@@ -30,7 +30,18 @@ def is_verified(match: fingerprints.GeometricMatch | None) -> bool:
         fits(match)
         and match.cells >= t.MIN_CELLS
         and match.perspective <= t.MAX_PERSPECTIVE
+        and not _other_colours(match)
         and (match.agreement >= t.MIN_AGREEMENT or _covered_copy(match))
+    )
+
+
+def _other_colours(match: fingerprints.GeometricMatch) -> bool:
+    """Two garments of one cut in one pose on one background, in different colours: their
+    grayscale pixels can agree like a copy's (thresholds.MAX_CHROMA)."""
+    return (
+        match.chroma is not None
+        and match.chroma > t.MAX_CHROMA
+        and match.agreement < t.SAME_PIXELS_AGREEMENT
     )
 
 
@@ -41,7 +52,6 @@ def _covered_copy(match: fingerprints.GeometricMatch) -> bool:
         and match.share >= t.OVERWHELMING_SHARE
         and match.agreement >= t.OVERWHELMING_AGREEMENT
         and match.chroma is not None
-        and match.chroma <= t.MAX_CHROMA
     )
 
 

@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 
 from catalog import fingerprints
 from catalog.guard import registry
-from catalog.guard.registry import Votes, keypoint_votes, local_feature_candidates
+from catalog.guard.registry import Votes, local_feature_candidates
 from catalog.guard.thresholds import KEYPOINT_MATCH_BITS, MIN_PLACED_VOTES
 from catalog.models import GeneratedImage, ProductImage, RegistryKeypoint
 from catalog.services import generated_image_register, product_image_create
@@ -213,25 +213,22 @@ def test_a_cropped_copy_votes_for_the_orientation_it_was_cut_from(edit, mirrored
 @pytest.mark.parametrize(
     "photo", ["test/shirt/36ad54ae", "validation/t-shirt/b7cefd6f", "validation/pants/889779d4"]
 )
-def test_a_half_size_copy_on_a_page_votes_for_one_placement_in_its_entry(photo):
-    """A copy at half size shows only the coarser half of the registered image's detail: the
-    entry indexes keypoints from every scale, so enough of its votes agree to be verified
-    among many entries (on the strongest keypoints alone these photos had 2 of the 3 needed)."""
+def test_a_half_size_copy_on_a_page_is_refused_among_other_entries(photo):
+    """A copy at half size shows only the coarser half of the registered image's detail, and
+    entries with busy texture can outvote it (bench/guard.py: its own entry ranked 12th-25th of
+    60 by votes); it is still found among two dozen registered photos."""
     (path,) = DATASET.glob(f"{photo}*.jpg")
-    entry = register_as_generated(path, MerchantFactory())
-    copy = Image.open(io.BytesIO(encoded(on_page(Image.open(path), scale=0.5))))
-    query = fingerprints.query_print(copy)
+    merchant = MerchantFactory()
+    for other in dataset_photos(24, split="train"):
+        register_as_generated(other, merchant)
+    entry = register_as_generated(path, merchant)
+    copy = encoded(on_page(Image.open(path), scale=0.5))
 
-    (votes,) = keypoint_votes(
-        {False: query.sides[False].indexed},
-        table="catalog_registrykeypoint",
-        owner="entry_id",
-        positioned=True,
-    )
-    points = query.sides[False].indexed_points[votes.queries]
+    with pytest.raises(ValidationError) as refused:
+        product_image_create(product=ProductFactory(merchant=merchant), data=copy)
 
-    assert votes.owner_id == entry.pk
-    assert fingerprints.placement_votes(points, votes.points) >= MIN_PLACED_VOTES
+    assert f"generated image #{entry.pk}" in refused.value.messages[0]
+    assert not ProductImage.objects.exists()
 
 
 @pytest.mark.parametrize(
