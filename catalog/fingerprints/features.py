@@ -97,8 +97,8 @@ class Fingerprint:
     upright: Orientation
 
     def features_blob(self) -> bytes:
-        """The features a later check needs to verify a match, compressed (~70 kB, half of it
-        the fine thumbnail)."""
+        """The features a later check needs to verify a match, compressed (~100 kB at 1,500
+        features; ~70 kB at 500, half of it the fine thumbnail)."""
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
@@ -236,7 +236,8 @@ def orientation(
 
 
 def fingerprint(image: Image.Image) -> Fingerprint:
-    """What the registry stores of one decoded image (~25 ms for a 640x480 photo)."""
+    """What the registry stores of one decoded image (~15 ms for a 400x533 photo, 13.5 when it
+    kept 500 features)."""
     whole, inner = prepared(image)
     upright = orientation(
         inner.convert("L"),
