@@ -159,6 +159,22 @@ def test_two_t_shirts_of_one_cut_line_up_but_share_few_keypoints():
     assert copy.chroma == 0
 
 
+@pytest.mark.parametrize(
+    ("photo", "cut"),
+    [("test/skirt/309829b2", (0.5, 0.5, 0.0, 0.0)), ("test/pants/84d794c2", (0.25,) * 4)],
+)
+def test_a_crop_to_a_quarter_that_loses_its_plain_margin_too_is_verified(photo, cut):
+    """A crop to half the width and height is a quarter of its image, less once its own plain
+    margin (a bare wall, a floor) is trimmed: these cover 17-19% of their entries."""
+    (path,) = DATASET.glob(f"{photo}*.jpg")
+    original = Image.open(path).convert("RGB")
+
+    found = _match(_decoded(encoded(crop(original, *cut))), original)
+
+    assert found.coverage < 0.2
+    assert verification.is_verified(found)
+
+
 def test_a_re_lit_copy_is_verified_though_its_saturated_colours_moved():
     """Brightening moves the Lab a/b of saturated colours: a third of this dress's cells changed
     colour, past what two different garments differ by, but its grayscale pixels are the same."""
