@@ -46,7 +46,9 @@ def _other_colours(match: fingerprints.GeometricMatch) -> bool:
 
 
 def _covered_copy(match: fingerprints.GeometricMatch) -> bool:
-    """Most keypoints in line and the same colours: a copy partly covered (thresholds.py)."""
+    """Most keypoints in line: a copy partly covered (thresholds.py). Its colours must agree
+    too, which `_other_colours` checks for every match: a covered copy's grayscale agreement
+    lies under SAME_PIXELS_AGREEMENT, so more than MAX_CHROMA of another colour refuses it."""
     return (
         match.inliers >= t.OVERWHELMING_INLIERS
         and match.share >= t.OVERWHELMING_SHARE
