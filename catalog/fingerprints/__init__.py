@@ -33,6 +33,7 @@ from catalog.fingerprints.matching import (
     chroma_difference,
     compared,
     feature_fit,
+    first_look,
     geometric_match,
 )
 from catalog.fingerprints.placement import placement_votes
@@ -55,6 +56,7 @@ __all__ = [
     "descriptor_bits",
     "feature_fit",
     "fingerprint",
+    "first_look",
     "geometric_match",
     "load_orientation",
     "normalised",

@@ -3,6 +3,7 @@ transform) and how well the aligned pixels, and their colours, agree there."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import cv2
@@ -188,22 +189,21 @@ class FeatureFit:
     target: np.ndarray  # (inliers, 2) and in the reference
 
 
-def feature_fit(query: Orientation, reference: Orientation) -> FeatureFit | None:
-    """Match local features, fit a similarity transform with RANSAC, and measure how the two
-    frames overlap (None: too few matches, or no scale a copy lies at)."""
-    if len(query.descriptors) < 4 or len(reference.descriptors) < 4:
-        return None
+def _ratio_matches(query: np.ndarray, reference: np.ndarray):
+    """(query rows, reference rows, distances) of the matches that pass Lowe's ratio test."""
     # The two nearest reference descriptors of each query descriptor, as arrays: a brute-force
     # matcher's knnMatch returned the same as a Python object per match, which cost a third
     # more (the GIL held while two candidates are verified at once).
     distances, nearest = cv2.batchDistance(
-        query.descriptors, reference.descriptors, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2
+        query, reference, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2
     )
     good = np.flatnonzero(distances[:, 0] < RATIO_TEST * distances[:, 1])
-    if len(good) < 8:
-        return None
-    src = np.float32(query.points[good])
-    dst = np.float32(reference.points[nearest[good, 0]])
+    return good, nearest[good, 0], distances[good, 0]
+
+
+def _similarity_ransac(src: np.ndarray, dst: np.ndarray):
+    """(transform, inlier mask, scale) of the similarity transform most matches fit, or None
+    when there is none at a scale a copy lies at (RANSAC fit a degenerate one)."""
     transform, mask = cv2.estimateAffinePartial2D(
         src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PIXELS
     )
@@ -211,8 +211,44 @@ def feature_fit(query: Orientation, reference: Orientation) -> FeatureFit | None
         return None
     scale = float(np.sqrt(abs(np.linalg.det(transform[:, :2]))))
     low, high = PLACEMENT_SCALES
-    if not low <= scale <= high:  # no copy lies at that scale (RANSAC fit a degenerate one)
+    return (transform, mask, scale) if low <= scale <= high else None
+
+
+def first_look(query: Orientation, reference: Orientation) -> int:
+    """A cheap look at a candidate before its feature fit: the inliers of the best similarity
+    transform between the query's features and one detection's worth of the reference's (every
+    third of a registered image's 1,500), each reference keypoint matched once, by its nearest
+    query descriptor. Matched once, a repeated texture or a flat patch can no longer pile
+    matches onto one spot, where an unrelated photo's few inliers come from
+    (thresholds.FIRST_LOOK_INLIERS). 0: no transform at a scale a copy lies at."""
+    step = math.ceil(len(reference.descriptors) / ORB_FEATURES)
+    descriptors, points = reference.descriptors[::step], reference.points[::step]
+    if len(query.descriptors) < 4 or len(descriptors) < 4:
+        return 0
+    good, nearest, distances = _ratio_matches(query.descriptors, descriptors)
+    order = np.argsort(distances, kind="stable")
+    _, first = np.unique(nearest[order], return_index=True)
+    good, nearest = good[order[first]], nearest[order[first]]
+    if len(good) < 8:
+        return 0
+    fitted = _similarity_ransac(np.float32(query.points[good]), np.float32(points[nearest]))
+    return 0 if fitted is None else int(fitted[1].sum())
+
+
+def feature_fit(query: Orientation, reference: Orientation) -> FeatureFit | None:
+    """Match local features, fit a similarity transform with RANSAC, and measure how the two
+    frames overlap (None: too few matches, or no scale a copy lies at)."""
+    if len(query.descriptors) < 4 or len(reference.descriptors) < 4:
         return None
+    good, nearest, _ = _ratio_matches(query.descriptors, reference.descriptors)
+    if len(good) < 8:
+        return None
+    src = np.float32(query.points[good])
+    dst = np.float32(reference.points[nearest])
+    fitted = _similarity_ransac(src, dst)
+    if fitted is None:
+        return None
+    transform, mask, scale = fitted
     containment, coverage = _overlap(query, reference, transform)
     inlying = mask.ravel().astype(bool)
     inliers = int(inlying.sum())

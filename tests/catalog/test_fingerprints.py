@@ -11,7 +11,7 @@ from catalog import fingerprints
 from catalog.fingerprints.matching import perspective_gain
 from catalog.guard import thresholds, verification
 from catalog.guard.real_source import hamming
-from tests.catalog.guard_helpers import crop, encoded, padded_square, with_badge
+from tests.catalog.guard_helpers import crop, encoded, on_page, padded_square, with_badge
 from tests.conftest import DATASET, dataset_photos
 
 
@@ -237,3 +237,30 @@ def test_a_homography_fitting_noise_among_few_matches_is_no_perspective():
 
     assert abs(perspective_gain(src, noisy, scale=0.5)) < thresholds.MAX_PERSPECTIVE / 2
     assert perspective_gain(src, tilted, scale=1.0) > thresholds.MAX_PERSPECTIVE
+
+
+def test_the_first_look_lets_hard_copies_through_to_the_fit_and_few_unrelated_photos():
+    """A candidate's feature fit runs only after a cheap first look finds a placement
+    (verification.best_verified): a heavy crop, a small copy on a page and a covered copy pass
+    it; pairs of different real photos rarely do (their few inliers come from matches piled
+    onto one spot, which matching each keypoint once takes away)."""
+    originals = [Image.open(path).convert("RGB") for path in dataset_photos(6)]
+    for original in originals:
+        registered = fingerprints.fingerprint(original).upright
+        for copy in (
+            crop(original, 0.25, 0.25, 0.25, 0.25),
+            on_page(original, 0.6),
+            with_badge(original, 0.2),
+        ):
+            query = fingerprints.query_print(_decoded(encoded(copy))).upright
+            assert fingerprints.first_look(query, registered) >= thresholds.FIRST_LOOK_INLIERS
+
+    others = [Image.open(path).convert("RGB") for path in dataset_photos(12, split="train")]
+    queries = [fingerprints.query_print(photo).upright for photo in others]
+    passed = [
+        fingerprints.first_look(query, fingerprints.fingerprint(original).upright)
+        >= thresholds.FIRST_LOOK_INLIERS
+        for original in originals
+        for query in queries
+    ]
+    assert sum(passed) <= 0.1 * len(passed), f"{sum(passed)} of {len(passed)} pairs passed"
