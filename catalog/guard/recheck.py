@@ -56,6 +56,7 @@ def _catalog_copies_of(entry, entry_print: fingerprints.QueryPrint, *, exclude: 
         {side: orientation.indexed for side, orientation in entry_print.sides.items()},
         table="catalog_productimagekeypoint",
         owner="image_id",
+        candidates=t.RECHECK_CANDIDATES,
     )
     candidates = {votes.owner_id for votes in voted} - exclude
     reference = fingerprints.load_orientation(bytes(entry.features))

@@ -91,8 +91,8 @@ def keypoint_votes(
     table: str,
     owner: str,
     positioned: bool = False,
+    candidates: int,
     ef_search: int = t.DEFAULT_EF_SEARCH,
-    candidates: int = t.CANDIDATES,
 ) -> list[Votes]:
     """The (owner, side) pairs most voted for by the descriptors of each side of a query (False:
     upright, True: mirrored), with >= MIN_VOTES votes, most voted first. A `positioned` table

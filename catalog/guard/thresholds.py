@@ -18,15 +18,25 @@ KEYPOINT_MATCH_BITS = 48
 # A candidate needs this many votes to be looked at: copies cropped by 10% gave their own entry
 # >= 5 votes (1st percentile 9, median 34); half the candidates of unrelated photos had <= 4.
 MIN_VOTES = 5
-# The 30 most voted (entry, side) pairs are checked for one placement of the query in them and
-# verified in full only if >= 3 of their votes agree on it (fingerprints.placement_votes); the
-# 5 with most agreeing votes are verified. A registered image at half size on a page gets fewer
+# The most voted (entry, side) pairs are checked for one placement of the query in them and
+# verified in full only if >= 3 of their votes agree on it (fingerprints.placement_votes); those
+# with most agreeing votes are verified. A registered image at half size on a page gets fewer
 # raw votes than unrelated entries with busy texture (its own ranked 12th-25th of 60 registered)
 # but more agreeing ones: 10 voted found 0.85 of such copies, 30 found 0.92 (60 photos; a
-# placement check costs under a millisecond, a verification ~10 ms).
-VOTED_CANDIDATES = 30
+# placement check costs under a millisecond, a verification ~10 ms). Since a first look ends
+# most unrelated verifications at a third of their cost (FIRST_LOOK_INLIERS), the 60 most voted
+# are checked and the 10 best placed verified: heavy copies whose own entry came 31st-60th by
+# votes, or 6th-10th by placement, are candidates too. 120 registered, 7 hard edits of each
+# (crops to half the width, pages, bands, tags; offline), own entry never a candidate 44 -> 29
+# (crop_corner_50 13 -> 8, crop_centre_20 8 -> 4, page_0.7+band_10 4 -> 1); an unrelated photo
+# (200 train photos) 6.8 -> 8.6 candidates, and ~56 placement checks instead of 30 (0.08 ms
+# each). 100 and 10 found no more; 45 and 8 lost 6 of the 15.
+VOTED_CANDIDATES = 60
 MIN_PLACED_VOTES = 3
-CANDIDATES = 5
+CANDIDATES = 10
+# The reverse re-check (a new entry against the catalog) verifies the 5 catalog images most
+# voted for; each costs its print, computed from its file.
+RECHECK_CANDIDATES = 5
 # The 3 most voted pairs are verified whatever their placement votes: a crop to a quarter of
 # the image holds too few of its entry's indexed keypoints to agree on a placement. Against
 # verifying only the most voted one (60 registered, two runs each, 300 real photos passed in
