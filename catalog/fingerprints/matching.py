@@ -189,6 +189,18 @@ class FeatureFit:
     target: np.ndarray  # (inliers, 2) and in the reference
 
 
+def _positions(query: Orientation, reference: Orientation) -> tuple[np.ndarray, np.ndarray]:
+    """The keypoints' positions to fit: where they lie (ORB's, corrected by their pyramid
+    level: Orientation.pyramid_offsets) when both sides know it, else as ORB reports them on
+    both sides (an entry registered before), whose errors then cancel but for turned copies."""
+    if query.pyramid_offsets is None or reference.pyramid_offsets is None:
+        return query.points, reference.points
+    return (
+        query.points + query.pyramid_offsets[:, None],
+        reference.points + reference.pyramid_offsets[:, None],
+    )
+
+
 def _ratio_matches(query: np.ndarray, reference: np.ndarray):
     """(query rows, reference rows, distances) of the matches that pass Lowe's ratio test."""
     # The two nearest reference descriptors of each query descriptor, as arrays: a brute-force
@@ -221,8 +233,9 @@ def first_look(query: Orientation, reference: Orientation) -> int:
     query descriptor. Matched once, a repeated texture or a flat patch can no longer pile
     matches onto one spot, where an unrelated photo's few inliers come from
     (thresholds.FIRST_LOOK_INLIERS). 0: no transform at a scale a copy lies at."""
+    query_points, reference_points = _positions(query, reference)
     step = math.ceil(len(reference.descriptors) / ORB_FEATURES)
-    descriptors, points = reference.descriptors[::step], reference.points[::step]
+    descriptors, points = reference.descriptors[::step], reference_points[::step]
     if len(query.descriptors) < 4 or len(descriptors) < 4:
         return 0
     good, nearest, distances = _ratio_matches(query.descriptors, descriptors)
@@ -231,7 +244,7 @@ def first_look(query: Orientation, reference: Orientation) -> int:
     good, nearest = good[order[first]], nearest[order[first]]
     if len(good) < 8:
         return 0
-    fitted = _similarity_ransac(np.float32(query.points[good]), np.float32(points[nearest]))
+    fitted = _similarity_ransac(np.float32(query_points[good]), np.float32(points[nearest]))
     return 0 if fitted is None else int(fitted[1].sum())
 
 
@@ -243,8 +256,9 @@ def feature_fit(query: Orientation, reference: Orientation) -> FeatureFit | None
     good, nearest, _ = _ratio_matches(query.descriptors, reference.descriptors)
     if len(good) < 8:
         return None
-    src = np.float32(query.points[good])
-    dst = np.float32(reference.points[nearest])
+    query_points, reference_points = _positions(query, reference)
+    src = np.float32(query_points[good])
+    dst = np.float32(reference_points[nearest])
     fitted = _similarity_ransac(src, dst)
     if fitted is None:
         return None
@@ -256,8 +270,8 @@ def feature_fit(query: Orientation, reference: Orientation) -> FeatureFit | None
     # times a query's keypoints, and a small copy (on a page) shows only its coarse ones, so its
     # 1,500 in the overlap halved the share of copies at 0.7 on a page (0.07-0.09 -> 0.03-0.05).
     in_overlap = min(
-        _points_inside(query.points, transform, reference),
-        _points_inside(reference.points, cv2.invertAffineTransform(transform), query),
+        _points_inside(query_points, transform, reference),
+        _points_inside(reference_points, cv2.invertAffineTransform(transform), query),
         ORB_FEATURES,
     )
     return FeatureFit(
