@@ -113,8 +113,8 @@ def local_feature_match(
 
 # One pool for a check's OpenCV work (ORB and matching release the GIL): the mirrored features
 # are computed on it while the check's thread does the rest, and candidates are verified two
-# at a time. An unrelated photo, the slowest path, has ~7 candidates (120 registered): a first
+# at a time. An unrelated photo, the slowest path, has ~9 candidates (120 registered): a first
 # look at each (2.1 ms on one thread), and for 7% of them a feature fit against the entry's
-# 1,500 features (5.5 ms). A real photo's check p50 76.6 -> 58.5 ms with the first look
-# (bench/guard.py, 120 registered, the same session).
+# 1,500 features (5.5 ms). A real photo's check p50 76.6 -> 58.5 ms with the first look, 66.9
+# once it paid for wider candidate lists (bench/guard.py, 120 registered, one session).
 opencv_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-guard")
