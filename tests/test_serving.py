@@ -9,11 +9,15 @@ import secrets
 import signal
 import time
 
+import psycopg
 import pytest
 import requests
-from django.db import connection
+from django.db import OperationalError, connection
+from procrastinate.contrib.django.django_connector import wrap_exceptions as procrastinate_errors
+from procrastinate.exceptions import ConnectorException
 
 from catalog.services import product_create_with_image
+from config.errors import server_error
 from retrieval.indexing import embed_pending_images
 from tests import processes
 from tests.conftest import dataset_photos
@@ -161,3 +165,19 @@ def test_the_server_keeps_its_database_connections_between_requests(tmp_path):
         assert kept & server_sessions(name), "the server opened its connections again"
     finally:
         web.stop()
+
+
+def test_a_job_queued_as_the_connection_drops_gives_503_not_500(rf):
+    """A write commits and queues its job on commit; if the primary goes down in between, the
+    queue (procrastinate) raises its own error from the driver's. The client gets the same 503
+    as for any lost connection, and may retry: writes upsert by SKU."""
+    dropped = "server closed the connection unexpectedly"
+    try:
+        with procrastinate_errors():
+            raise OperationalError(dropped) from psycopg.OperationalError(dropped)
+    except ConnectorException as queue_error:
+        assert not isinstance(queue_error, OperationalError)  # not Django's own error
+        answer = server_error(rf.post("/api/v1/merchant/products/"))
+
+    assert answer.status_code == 503 and answer["Retry-After"] == "5"
+    assert b"try again in 5 seconds" in answer.content
