@@ -316,6 +316,9 @@ FIDELIS_INDEXING_FULL_SCAN_S = float(os.environ.get("FIDELIS_INDEXING_FULL_SCAN_
 # How long a queue worker may wait for images still arriving to fill a batch
 # (retrieval/indexing.py).
 FIDELIS_INDEXING_GATHER_S = float(os.environ.get("FIDELIS_INDEXING_GATHER_S", "0.5"))
+# How often (seconds, a divisor of 60) the indexing backlog is swept for images whose job was
+# never queued (retrieval/tasks.py): a job lost that way waits at most this long.
+FIDELIS_INDEXING_SWEEP_S = int(os.environ.get("FIDELIS_INDEXING_SWEEP_S", "30"))
 
 # Merchants' synonyms applied to the keyword half (search_eval --compare synonyms=off turns it off).
 FIDELIS_SYNONYMS = env_bool("FIDELIS_SYNONYMS", True)

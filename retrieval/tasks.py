@@ -33,6 +33,21 @@ def embedding_job_defer() -> None:
         embed_pending_images.defer()
 
 
+# An image's job is queued when its row commits; if that fails (the primary went down between
+# the commit and the queueing, a 503 to the writer), nothing else would queue one until the next
+# new image. Every worker runs the periodic deferrer; one sweep per tick is queued, whoever
+# defers it, and it queues an indexing job only when the backlog holds an image.
+@app.periodic(cron=f"* * * * * */{settings.FIDELIS_INDEXING_SWEEP_S}")
+@app.task(
+    name="retrieval.sweep_pending_images", queue="indexing", queueing_lock="sweep-pending-images"
+)
+def sweep_pending_images(timestamp: int) -> bool:
+    if not indexing.backlog_waiting():
+        return False
+    embedding_job_defer()
+    return True
+
+
 # One waiting refresh is enough: it reads the catalog as it is when it runs.
 LEXICON_LOCK = "refresh-lexicon"
 

@@ -129,3 +129,32 @@ def test_a_product_made_through_the_merchant_api_is_found_and_its_stock_changes_
     assert elapsed < 2
     found = requests.get(f"{base}/api/v1/search/", params={"q": "BEANIE-1"}, timeout=10).json()
     assert found["results"][0]["product"]["price"] == "15.00"
+
+
+def test_an_image_whose_indexing_job_was_never_queued_is_embedded_by_the_sweep(tmp_path):
+    """A product committed, but its indexing job never reached the queue (the primary went down
+    between the commit and the queueing: the writer got a 503). A real worker, with nothing
+    queued for it, finds the image in the backlog by its periodic sweep and embeds it."""
+    from django.db import connection
+
+    from catalog.services import product_create_with_image
+    from retrieval.models import ImageEmbedding
+
+    merchant = MerchantFactory(name="Harbour Outfitters")
+    product = product_create_with_image(
+        merchant=merchant, data=dataset_photos(1)[0].read_bytes(), title="Wool beanie", price="9"
+    )
+    with connection.cursor() as cursor:  # the job its commit queued is lost
+        cursor.execute(
+            "DELETE FROM procrastinate_jobs WHERE task_name = 'retrieval.embed_pending_images'"
+        )
+    env = processes.service_env(tmp_path / "var", FIDELIS_INDEXING_SWEEP_S="2")
+    worker = processes.start_worker("worker", env=env, log_dir=tmp_path / "logs")
+    try:
+        seconds_until(
+            lambda: ImageEmbedding.objects.filter(image__product=product).exists(),
+            timeout=90,
+            services=[worker],
+        )
+    finally:
+        worker.stop()
