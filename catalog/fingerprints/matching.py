@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, replace
 
 import cv2
+import faiss
 import numpy as np
 
 from catalog.fingerprints.features import ORB_FEATURES, Orientation, colourless
@@ -203,12 +204,14 @@ def _positions(query: Orientation, reference: Orientation) -> tuple[np.ndarray, 
 
 def _ratio_matches(query: np.ndarray, reference: np.ndarray):
     """(query rows, reference rows, distances) of the matches that pass Lowe's ratio test."""
-    # The two nearest reference descriptors of each query descriptor, as arrays: a brute-force
-    # matcher's knnMatch returned the same as a Python object per match, which cost a third
-    # more (the GIL held while two candidates are verified at once).
-    distances, nearest = cv2.batchDistance(
-        query, reference, cv2.CV_32S, normType=cv2.NORM_HAMMING, K=2
-    )
+    # The two nearest reference descriptors of each query descriptor, by an exact search of
+    # FAISS's binary index: the same matches as OpenCV's batchDistance (900 of 900 pairs of
+    # real photos), 4.5-5.5x sooner (~1,000 query descriptors against 1,500: 8.4 -> 1.5 ms;
+    # against 500, a first look: 2.8 -> 0.6), with its popcount kernels for the CPU it runs on.
+    # It searches on the calling thread's OpenMP threads (one on the guard's own pool).
+    index = faiss.IndexBinaryFlat(reference.shape[1] * 8)
+    index.add(np.ascontiguousarray(reference))
+    distances, nearest = index.search(np.ascontiguousarray(query), 2)
     good = np.flatnonzero(distances[:, 0] < RATIO_TEST * distances[:, 1])
     return good, nearest[good, 0], distances[good, 0]
 

@@ -7,6 +7,8 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import faiss
+
 from catalog import fingerprints
 from catalog.guard import thresholds as t
 from catalog.guard.results import GuardMatch
@@ -117,4 +119,12 @@ def local_feature_match(
 # look at each (2.1 ms on one thread), and for 7% of them a feature fit against the entry's
 # 1,500 features (5.5 ms). A real photo's check p50 76.6 -> 58.5 ms with the first look, 66.9
 # once it paid for wider candidate lists (bench/guard.py, 120 registered, one session).
-opencv_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fidelis-guard")
+# Each of its threads searches features on itself alone (fingerprints.matching uses FAISS):
+# OpenMP threads of their own would oversubscribe the cores. Set per thread: OpenMP's thread
+# count is shared with torch's in the process, whose other threads keep theirs.
+opencv_pool = ThreadPoolExecutor(
+    max_workers=2,
+    thread_name_prefix="fidelis-guard",
+    initializer=faiss.omp_set_num_threads,
+    initargs=(1,),
+)
