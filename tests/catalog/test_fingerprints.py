@@ -286,3 +286,27 @@ def test_a_half_turned_copy_is_placed_where_the_turn_puts_it(photo):
     turned = np.c_[width - 1 - probes[:, 0], height - 1 - probes[:, 1]]
     assert np.abs(placed - turned).max() <= 0.3
     assert fingerprints.compared(query, reference, fit).agreement >= 0.96
+
+
+def test_feature_matching_keeps_exactly_the_nearest_descriptors_that_pass_the_ratio_test():
+    """The matcher (an exact search of FAISS's binary index) against every Hamming distance
+    counted here, for a copy and for an unrelated photo: the same matches, the same nearest
+    descriptor, the same distance."""
+    from catalog.fingerprints.matching import RATIO_TEST, _ratio_matches
+
+    first, second = (Image.open(path).convert("RGB") for path in dataset_photos(2))
+    reference = fingerprints.fingerprint(first).upright.descriptors
+    for photo in (crop(first, 0.1, 0.1, 0.3, 0.3), second):
+        query = fingerprints.query_print(photo).upright.descriptors
+        words = query.view(np.uint64)[:, None, :] ^ reference.view(np.uint64)[None, :, :]
+        distances = np.bitwise_count(words).sum(axis=2)
+        nearest = np.argsort(distances, axis=1, kind="stable")[:, :2]
+        best, runner_up = np.take_along_axis(distances, nearest, axis=1).T
+        expected = np.flatnonzero(best < RATIO_TEST * runner_up)
+
+        good, matched, matched_distances = _ratio_matches(query, reference)
+
+        assert len(expected) >= 10
+        assert np.array_equal(good, expected)
+        assert np.array_equal(matched, nearest[expected, 0])
+        assert np.array_equal(matched_distances, best[expected])
