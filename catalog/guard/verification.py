@@ -113,15 +113,14 @@ def local_feature_match(
     return best
 
 
-# One pool for a check's OpenCV work (ORB and matching release the GIL): the mirrored features
-# are computed on it while the check's thread does the rest, and candidates are verified two
-# at a time. An unrelated photo, the slowest path, has ~9 candidates (120 registered): a first
-# look at each (2.1 ms on one thread), and for 7% of them a feature fit against the entry's
-# 1,500 features (5.5 ms). A real photo's check p50 76.6 -> 58.5 ms with the first look, 66.9
-# once it paid for wider candidate lists (bench/guard.py, 120 registered, one session).
-# Each of its threads searches features on itself alone (fingerprints.matching uses FAISS):
-# OpenMP threads of their own would oversubscribe the cores. Set per thread: OpenMP's thread
-# count is shared with torch's in the process, whose other threads keep theirs.
+# One pool for a check's OpenCV and FAISS work (ORB and matching release the GIL): the
+# mirrored features are computed on it while the check's thread does the rest, and candidates
+# are verified two at a time. An unrelated photo, the slowest path, has ~9 candidates (120
+# registered): a first look at each, and for 7% of them a feature fit against the entry's
+# 1,500 features (the matching in each: 0.6 and 1.5 ms on one thread with FAISS, 2.8 and 8.4
+# with OpenCV's batchDistance). Each thread searches on itself alone: OpenMP threads of its own
+# would oversubscribe the cores. Set per thread, as OpenMP's thread count is shared with
+# torch's in the process, whose other threads keep theirs.
 opencv_pool = ThreadPoolExecutor(
     max_workers=2,
     thread_name_prefix="fidelis-guard",
