@@ -8,7 +8,8 @@ On a throw-away database, with a real worker process embedding beside the import
    pixels, a brightness step, JPEG at 90), written beside the feed;
 2. the feed imported in windows of `--window` products up to each catalog size: a window is
    timed from its first row to its last product embedded by the worker (parse, read, guard,
-   store, embed: end to end), and the rate at a size is its last window's; windows alternate
+   store, embed: end to end), and the rate at a size is its last window's, with the CPU each
+   process (the import, the worker, PostgreSQL) spent on it per product; windows alternate
    between the guard's checks run ahead of the writes (as shipped) and each row in turn (the
    baseline, reported beside it);
 3. the import alone, from one more window at the largest size run in this process without a
@@ -41,9 +42,10 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+import psutil
 import requests
 from cluster_hosts import app_host, serving, wait_until
 from common import (
@@ -323,15 +325,67 @@ WORKER_AS_BEFORE = {
 }
 
 
-def timed_window(merchant, rows: list[dict], folder: Path, worker, log: Path, mode: str) -> float:
-    """Products/s of one window, from its first row to its last image embedded."""
+def cpu_seconds(pid: int, *, descendants: bool = True) -> float:
+    """CPU time (user + system) of a process, all its threads, and its descendants (the
+    reaped ones too) unless told not to."""
+    process = psutil.Process(pid)
+    times = process.cpu_times()
+    total = times.user + times.system
+    if not descendants:
+        return total
+    total += times.children_user + times.children_system
+    for child in process.children(recursive=True):
+        with suppress(psutil.NoSuchProcess):
+            child_times = child.cpu_times()
+            total += child_times.user + child_times.system
+    return total
+
+
+def postgres_pid() -> int:
+    """The PostgreSQL server's main process (the parent of this connection's backend)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return psutil.Process(cursor.fetchone()[0]).ppid()
+
+
+CPU_SOURCES = ("import process", "worker", "PostgreSQL")
+
+
+def timed_window(
+    merchant, rows: list[dict], folder: Path, worker, log: Path, mode: str
+) -> tuple[float, dict[str, float]]:
+    """Products/s of one window, from its first row to its last image embedded, and the ms of
+    CPU per product that each process spent on it (what bounds the rate on 2 cores)."""
+    pids = dict(zip(CPU_SOURCES, (os.getpid(), worker.pid, postgres_pid()), strict=True))
+
+    def cpu_now() -> dict[str, float]:
+        # This process's own: the worker (and the database, where it started it) are its
+        # children.
+        return {
+            source: cpu_seconds(pid, descendants=source != "import process")
+            for source, pid in pids.items()
+        }
+
+    cpu_before = cpu_now()
     started = time.perf_counter()
     with checks(mode):
         import_window(merchant, rows, folder)
     wait_embedded(worker, log)
-    rate = len(rows) / (time.perf_counter() - started)
-    tqdm.write(f"{time.strftime('%H:%M:%S')} {len(rows)} products, checks {mode}: {rate:.1f}/s")
-    return rate
+    wall = time.perf_counter() - started
+    rate = len(rows) / wall
+    cpu = {
+        source: (seconds - cpu_before[source]) * 1000 / len(rows)
+        for source, seconds in cpu_now().items()
+    }
+    tqdm.write(
+        f"{time.strftime('%H:%M:%S')} {len(rows)} products, checks {mode}: {rate:.1f}/s; "
+        f"CPU ms a product: {sum(cpu.values()):.1f} ("
+        + ", ".join(f"{source} {ms:.1f}" for source, ms in cpu.items())
+        + f"), cores busy {sum(cpu.values()) * rate / 1000:.2f}"
+    )
+    return rate, cpu
 
 
 def run(args) -> dict:
@@ -365,16 +419,22 @@ def run(args) -> dict:
         wait_embedded(worker, log)
         done += WARM_UP
         for size in sorted(args.sizes):
-            rates = {}  # each mode's last window at this size
+            rates, cpu = {}, {}  # each mode's last window at this size
             with tqdm(total=size, initial=done, desc=f"import to {size:,}", unit="product") as bar:
                 while done < size:
                     stop = min(size, done + args.window)
                     mode = next(modes)
-                    rates[mode] = timed_window(merchant, window(stop), folder, worker, log, mode)
+                    rates[mode], cpu[mode] = timed_window(
+                        merchant, window(stop), folder, worker, log, mode
+                    )
                     bar.update(stop - done)
                     done = stop
             results["import_products_per_s"][str(size)] = round(rates.get("ahead", 0), 1)
             results["import_products_per_s_in_turn"][str(size)] = round(rates.get("in turn", 0), 1)
+            if "ahead" in cpu:
+                results.setdefault("cpu_ms_per_product", {})[str(size)] = {
+                    source: round(ms, 1) for source, ms in cpu["ahead"].items()
+                }
             results["products"] = done
         if args.worker_as_before:
             # More windows, the worker restarted as it was before (their median).
@@ -388,7 +448,7 @@ def run(args) -> dict:
             before = []
             for _ in range(3):
                 stop = done + args.window
-                before.append(timed_window(merchant, window(stop), folder, worker, log, "ahead"))
+                before.append(timed_window(merchant, window(stop), folder, worker, log, "ahead")[0])
                 done = stop
             results["import_products_per_s_worker_as_before"] = round(statistics.median(before), 1)
             results["products"] = done
@@ -416,6 +476,15 @@ def run(args) -> dict:
         (f"  same, each row in turn (baseline) at {int(size):,}", f"{rate}", "")
         for size, rate in results["import_products_per_s_in_turn"].items()
     ]
+    for size, cpu in results.get("cpu_ms_per_product", {}).items():
+        rows.append(
+            (
+                f"  CPU ms a product end to end at {int(size):,}",
+                f"{sum(cpu.values()):.1f}",
+                "<= 50 (40/s on 2 cores)",
+            )
+        )
+        rows += [(f"    {source}", f"{ms}", "") for source, ms in cpu.items()]
     if "import_products_per_s_worker_as_before" in results:
         rows.append(
             (
