@@ -13,7 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import torch
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Now
 from tqdm import tqdm
 
 from catalog.models import ProductImage
@@ -35,7 +37,11 @@ def _read_pixels(encoder: ClipEncoder, image: ProductImage) -> torch.Tensor | No
         with image.file.open("rb") as fh:
             return encoder.load_image(fh.read())
     except Exception:  # a missing or unreadable file must not stop the other images
-        logger.exception("Cannot read image %s (%s); it stays unindexed", image.pk, image.file.name)
+        logger.exception(
+            "Cannot read image %s (%s); it stays unindexed and is tried again later",
+            image.pk,
+            image.file.name,
+        )
         return None
 
 
@@ -61,9 +67,40 @@ def _backlog_prune(identity: str) -> None:
     PendingImage.objects.filter(image__embeddings__encoder=identity).delete()
 
 
+# An image whose file could not be read is tried again after a minute, then twice as late each
+# time, up to a day: a file restored within minutes (a storage outage) is embedded soon, and a
+# broken one costs a read a day rather than a job every sweep.
+READ_RETRY_FIRST_S = 60
+READ_RETRY_MAX_S = 24 * 3600
+
+
+def _backlog_due():
+    """Backlog rows to embed now: new images, and unreadable ones whose next try has come."""
+    return PendingImage.objects.filter(Q(retry_at__isnull=True) | Q(retry_at__lte=Now()))
+
+
 def backlog_waiting() -> bool:
-    """Whether an image waits in the backlog (or could not be read last time: retried)."""
-    return PendingImage.objects.exists()
+    """Whether an image in the backlog is due (new, or unreadable and due to be tried again)."""
+    return _backlog_due().exists()
+
+
+def _reads_failed(image_ids: list[int]) -> None:
+    """Put unreadable images back in the backlog with their next try further off (a full
+    scan's image may have had no backlog row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO retrieval_pendingimage AS pending (image_id, failed_reads, retry_at)
+            SELECT id, 1, now() + make_interval(secs => %(first)s)
+            FROM unnest(%(ids)s::bigint[]) AS id
+            ON CONFLICT (image_id) DO UPDATE SET
+                failed_reads = pending.failed_reads + 1,
+                retry_at = now() + make_interval(
+                    secs => least(%(first)s * power(2, pending.failed_reads), %(most)s)
+                )
+            """,
+            {"ids": image_ids, "first": READ_RETRY_FIRST_S, "most": READ_RETRY_MAX_S},
+        )
 
 
 # A worker keeping up with an import finds an image or two each time it looks, and a batch of
@@ -76,7 +113,7 @@ GATHER_STEP_S = 0.1
 
 def _backlog_gather(max_wait_s: float) -> None:
     def waiting() -> int:
-        return PendingImage.objects.all()[:GATHER_BATCH].count()
+        return _backlog_due()[:GATHER_BATCH].count()
 
     deadline = time.monotonic() + max_wait_s
     count = waiting()
@@ -89,8 +126,11 @@ def _backlog_gather(max_wait_s: float) -> None:
 
 def _claim_batch(identity: str, *, full: bool, unreadable: set[int]) -> list[ProductImage]:
     images = ProductImage.objects.exclude(embeddings__encoder=identity)
-    if not full:
-        images = images.filter(pk__in=PendingImage.objects.values("image_id"))
+    if full:
+        not_yet = PendingImage.objects.filter(retry_at__gt=Now())
+        images = images.exclude(pk__in=not_yet.values("image_id"))
+    else:
+        images = images.filter(pk__in=_backlog_due().values("image_id"))
     return list(
         images.exclude(pk__in=unreadable)
         .select_for_update(skip_locked=True, of=("self",))
@@ -131,9 +171,10 @@ def embed_pending_images(
                 readable = [
                     (img, px) for img, px in zip(batch, pixels, strict=True) if px is not None
                 ]
-                unreadable.update(
-                    img.pk for img, px in zip(batch, pixels, strict=True) if px is None
-                )
+                failed = [img.pk for img, px in zip(batch, pixels, strict=True) if px is None]
+                if failed:
+                    unreadable.update(failed)
+                    _reads_failed(failed)
                 if readable:
                     vectors = encoder.encode_images(torch.stack([px for _, px in readable]))
                     ImageEmbedding.objects.bulk_create(

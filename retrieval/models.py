@@ -49,6 +49,12 @@ class PendingImage(models.Model):
         db_constraint=False,  # created with ON DELETE CASCADE by the migration
         related_name="+",
     )
+    # An image whose file could not be read (missing, corrupt, its storage down) is tried
+    # again later, each time twice as late (retrieval/indexing.py): restored, it is still
+    # embedded; broken, it no longer costs the periodic sweep a job every tick. Defaults in
+    # the database: the trigger that adds the row names only the image.
+    failed_reads = models.PositiveIntegerField(db_default=0)
+    retry_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"image {self.image_id} to embed"

@@ -1,10 +1,13 @@
 """Indexing through the queue: every imported image gets a vector; new products become findable."""
 
 import time
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models.functions import Now
 
 from catalog.models import Merchant, ProductImage
 from catalog.services import product_create_with_image
@@ -141,6 +144,60 @@ def _waiting_refreshes() -> list[tuple]:
             "WHERE task_name = 'retrieval.refresh_lexicon' AND status = 'todo'"
         )
         return cursor.fetchall()
+
+
+def test_an_unreadable_image_is_tried_again_later_each_time_later_and_embedded_once_restored(
+    photo_folder, run_jobs, monkeypatch
+):
+    from retrieval import indexing
+
+    call_command("import_catalog", str(photo_folder(2)), stdout=None)
+    run_jobs()
+    monkeypatch.setitem(indexing._last_full_scan, get_encoder().identity, time.monotonic())
+    image = _late_product("Broken file").images.get()
+    original = image.file.read()
+    image.file.close()
+    path = Path(image.file.path)
+    path.write_bytes(b"not an image any more")
+
+    def pending() -> tuple[int, float]:
+        """(failed reads, seconds until the next try)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT failed_reads, extract(epoch FROM retry_at - now()) "
+                "FROM retrieval_pendingimage WHERE image_id = %s",
+                [image.pk],
+            )
+            reads, wait = cursor.fetchone()
+        return reads, float(wait)
+
+    def time_passes() -> None:
+        PendingImage.objects.filter(image=image).update(retry_at=Now() - timedelta(seconds=1))
+
+    # The read fails: the image stays in the backlog, but no sweep or job tries it again
+    # before its time, not even a full scan of the catalog.
+    assert indexing.embed_pending_images() == 0
+    reads, wait = pending()
+    assert reads == 1 and 50 < wait <= indexing.READ_RETRY_FIRST_S
+    assert not indexing.backlog_waiting()
+    monkeypatch.delitem(indexing._last_full_scan, get_encoder().identity)
+    assert indexing.embed_pending_images() == 0
+    assert pending()[0] == 1
+
+    # Its time comes and the file is still broken: the next try is twice as far off.
+    time_passes()
+    assert indexing.backlog_waiting()
+    assert indexing.embed_pending_images() == 0
+    reads, wait = pending()
+    assert reads == 2 and 110 < wait <= 2 * indexing.READ_RETRY_FIRST_S
+
+    # Restored (a storage outage over): embedded at its next try, and out of the backlog.
+    path.write_bytes(original)
+    time_passes()
+    assert indexing.embed_pending_images() == 1
+    assert ImageEmbedding.objects.filter(image=image).count() == 1
+    assert not PendingImage.objects.exists()
+    assert ImageEmbedding.objects.count() == 3
 
 
 def test_indexing_jobs_share_one_delayed_lexicon_refresh(photo_folder, run_jobs, settings):
