@@ -229,15 +229,17 @@ def _spread_over_scales(points, responses, octaves, shape, count: int) -> np.nda
     return np.array(chosen, dtype=int)
 
 
-def orientation(
-    gray: Image.Image,
-    *,
-    indexed: int = INDEXED_KEYPOINTS,
-    across_scales: bool = False,
-    features: int = ORB_FEATURES,
-) -> Orientation:
-    """ORB features of one orientation; `indexed` of them chosen for the keypoint index, the
-    strongest ones (a query's) or a share from each scale (a registered image's)."""
+@dataclass(frozen=True)
+class _Detected:
+    """ORB's keypoints of one image: the part of an Orientation that is not its pixels."""
+
+    points: np.ndarray
+    descriptors: np.ndarray
+    strongest: np.ndarray
+    pyramid_offsets: np.ndarray
+
+
+def _detected(gray: Image.Image, *, indexed: int, across_scales: bool, features: int) -> _Detected:
     pixels = np.asarray(gray)
     keypoints, descriptors = _orb(features).detectAndCompute(pixels, None)
     if descriptors is None:
@@ -255,13 +257,26 @@ def orientation(
         strongest = _spread_over_scales(points, responses, octaves, pixels.shape, indexed)
     else:
         strongest = _spread_strongest(points, responses, pixels.shape, indexed)
+    return _Detected(points, descriptors, strongest, _pyramid_offsets(octaves))
+
+
+def orientation(
+    gray: Image.Image,
+    *,
+    indexed: int = INDEXED_KEYPOINTS,
+    across_scales: bool = False,
+    features: int = ORB_FEATURES,
+) -> Orientation:
+    """ORB features of one orientation; `indexed` of them chosen for the keypoint index, the
+    strongest ones (a query's) or a share from each scale (a registered image's)."""
+    found = _detected(gray, indexed=indexed, across_scales=across_scales, features=features)
     return Orientation(
-        points=points,
-        descriptors=descriptors,
+        points=found.points,
+        descriptors=found.descriptors,
         thumbnail=np.asarray(normalised(gray, THUMB_SIDE)),
         fine_thumbnail=np.asarray(normalised(gray, FINE_THUMB_SIDE)),
-        strongest=strongest,
-        pyramid_offsets=_pyramid_offsets(octaves),
+        strongest=found.strongest,
+        pyramid_offsets=found.pyramid_offsets,
     )
 
 
@@ -283,17 +298,19 @@ def fingerprint(image: Image.Image) -> Fingerprint:
     )
 
 
-def _query_orientation(gray: Image.Image) -> Orientation:
+def _query_orientation(
+    gray: Image.Image, thumbnail: np.ndarray, fine_thumbnail: np.ndarray
+) -> Orientation:
     """The features of a query in one orientation: those of the image and of its half-size copy
-    (positions in the image's pixels), both verified and both looked up."""
-    full = orientation(gray)
+    (positions in the image's pixels), both verified and both looked up; its thumbnails given."""
+    full = _detected(gray, indexed=INDEXED_KEYPOINTS, across_scales=False, features=ORB_FEATURES)
     small = gray.resize((max(1, gray.width // 2), max(1, gray.height // 2)), Image.BILINEAR)
-    half = orientation(small, indexed=HALF_SIZE_KEYPOINTS)
+    half = _detected(small, indexed=HALF_SIZE_KEYPOINTS, across_scales=False, features=ORB_FEATURES)
     return Orientation(
         points=np.vstack([full.points, half.points * 2 + 0.5]).astype(np.float32),
         descriptors=np.vstack([full.descriptors, half.descriptors]),
-        thumbnail=full.thumbnail,
-        fine_thumbnail=full.fine_thumbnail,
+        thumbnail=thumbnail,
+        fine_thumbnail=fine_thumbnail,
         strongest=np.concatenate([full.strongest, half.strongest + len(full.points)]),
         pyramid_offsets=np.concatenate([full.pyramid_offsets, half.pyramid_offsets * 2]),
     )
@@ -324,11 +341,18 @@ def query_print(
     image's `query_hashes`, when already computed."""
     hashed = hashed or query_hashes(image)
     gray = hashed.inner.convert("L")
+    # The mirror's thumbnails are the upright ones flipped, to the pixel (the resampling is
+    # symmetric; checked on 379 of the shared photos): resizing again cost ~1 ms a check.
+    thumbnails = (
+        np.asarray(normalised(gray, THUMB_SIDE)),
+        np.asarray(normalised(gray, FINE_THUMB_SIDE)),
+    )
+    flipped = [np.ascontiguousarray(thumbnail[:, ::-1]) for thumbnail in thumbnails]
     if mirrored_on is None:
-        mirrored = _query_orientation(ImageOps.mirror(gray))
+        mirrored = _query_orientation(ImageOps.mirror(gray), *flipped)
     else:
-        pending = mirrored_on.submit(_query_orientation, ImageOps.mirror(gray))
-    upright = _query_orientation(gray)
+        pending = mirrored_on.submit(_query_orientation, ImageOps.mirror(gray), *flipped)
+    upright = _query_orientation(gray, *thumbnails)
     upright.chroma = chroma_thumbnail(hashed.inner)
     if mirrored_on is not None:
         mirrored = pending.result()
