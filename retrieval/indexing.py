@@ -86,7 +86,7 @@ def backlog_waiting() -> bool:
 
 def _reads_failed(image_ids: list[int]) -> None:
     """Put unreadable images back in the backlog with their next try further off (a full
-    scan's image may have had no backlog row)."""
+    scan's image may have had no backlog row). The exponent is capped: 2^1024 overflows."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -96,7 +96,7 @@ def _reads_failed(image_ids: list[int]) -> None:
             ON CONFLICT (image_id) DO UPDATE SET
                 failed_reads = pending.failed_reads + 1,
                 retry_at = now() + make_interval(
-                    secs => least(%(first)s * power(2, pending.failed_reads), %(most)s)
+                    secs => least(%(first)s * power(2, least(pending.failed_reads, 20)), %(most)s)
                 )
             """,
             {"ids": image_ids, "first": READ_RETRY_FIRST_S, "most": READ_RETRY_MAX_S},
