@@ -12,7 +12,7 @@ import psutil
 from cluster_hosts import Host, pg_connect
 
 
-def _tree_seconds(pid: int) -> tuple[float, dict[int, float]]:
+def tree_seconds(pid: int) -> tuple[float, dict[int, float]]:
     """(the tree's CPU seconds, those of each live descendant)."""
     root = psutil.Process(pid)
     times = root.cpu_times()
@@ -43,7 +43,7 @@ def cpu_seconds(hosts: list[Host], databases: list[Host]) -> dict:
     for host in hosts:
         if not host.alive():
             continue
-        trees[host.name], live = _tree_seconds(host.process.pid)
+        trees[host.name], live = tree_seconds(host.process.pid)
         if host in databases:
             for pid, client in _sessions(host).items():
                 if pid in live:

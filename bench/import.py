@@ -42,7 +42,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -57,6 +57,7 @@ from common import (
     scratch_dir,
     start_worker,
 )
+from host_cpu import tree_seconds
 from PIL import Image, ImageEnhance
 from tqdm import tqdm
 
@@ -325,20 +326,10 @@ WORKER_AS_BEFORE = {
 }
 
 
-def cpu_seconds(pid: int, *, descendants: bool = True) -> float:
-    """CPU time (user + system) of a process, all its threads, and its descendants (the
-    reaped ones too) unless told not to."""
-    process = psutil.Process(pid)
-    times = process.cpu_times()
-    total = times.user + times.system
-    if not descendants:
-        return total
-    total += times.children_user + times.children_system
-    for child in process.children(recursive=True):
-        with suppress(psutil.NoSuchProcess):
-            child_times = child.cpu_times()
-            total += child_times.user + child_times.system
-    return total
+def own_cpu_seconds() -> float:
+    """This process's CPU time (its threads; not its children: the worker, the database)."""
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
 
 
 def postgres_pid() -> int:
@@ -350,22 +341,18 @@ def postgres_pid() -> int:
         return psutil.Process(cursor.fetchone()[0]).ppid()
 
 
-CPU_SOURCES = ("import process", "worker", "PostgreSQL")
-
-
 def timed_window(
     merchant, rows: list[dict], folder: Path, worker, log: Path, mode: str
 ) -> tuple[float, dict[str, float]]:
     """Products/s of one window, from its first row to its last image embedded, and the ms of
     CPU per product that each process spent on it (what bounds the rate on 2 cores)."""
-    pids = dict(zip(CPU_SOURCES, (os.getpid(), worker.pid, postgres_pid()), strict=True))
+    database = postgres_pid()
 
     def cpu_now() -> dict[str, float]:
-        # This process's own: the worker (and the database, where it started it) are its
-        # children.
         return {
-            source: cpu_seconds(pid, descendants=source != "import process")
-            for source, pid in pids.items()
+            "import process": own_cpu_seconds(),
+            "worker": tree_seconds(worker.pid)[0],
+            "PostgreSQL": tree_seconds(database)[0],
         }
 
     cpu_before = cpu_now()
@@ -373,8 +360,7 @@ def timed_window(
     with checks(mode):
         import_window(merchant, rows, folder)
     wait_embedded(worker, log)
-    wall = time.perf_counter() - started
-    rate = len(rows) / wall
+    rate = len(rows) / (time.perf_counter() - started)
     cpu = {
         source: (seconds - cpu_before[source]) * 1000 / len(rows)
         for source, seconds in cpu_now().items()
